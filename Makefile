@@ -1,0 +1,38 @@
+# Exodus: two commands on a fresh machine with Python 3.11:  make report  and  make test
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+STUDY ?= demo
+PYTEST_ARGS ?=
+
+.PHONY: report test test-all lab env uv lint bench clean-env
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+$(BIN)/exodus: pyproject.toml uv.lock | uv
+	$(UV) sync --frozen --extra dev --python 3.11
+	@touch $@
+
+env: $(BIN)/exodus
+
+report: env  ## create the environment and run the main job on the embedded default (synthetic demo)
+	$(BIN)/exodus run --study $(STUDY)
+
+test: env  ## unit, notebook, report and browser tests (slow simulation tests excluded)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: env  ## everything, including slow simulation studies
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: env  ## JupyterLab on the notebooks with the project's kernel
+	$(BIN)/python -c "from analysis.runner import ensure_kernel; ensure_kernel()"
+	$(BIN)/jupyter lab notebooks/
+
+lint: env
+	$(BIN)/ruff check .
+
+clean-env:
+	rm -rf $(VENV)

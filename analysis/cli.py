@@ -1,0 +1,71 @@
+"""The ``exodus`` command line (also ``python -m analysis``).
+
+Exit codes: 0 success, 1 a run failed (the failed version is kept and named), 2 bad input
+(arguments, parameters or data), with a one-paragraph message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analysis.errors import ExodusError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis import params, runner
+
+    overrides = params.parse_assignments(args.param or [])
+    outcome = runner.run(args.study, overrides, cell_timeout=args.cell_timeout, force=args.force)
+    print(outcome.message, file=sys.stderr)
+    print(outcome.path / "index.html")
+    return outcome.exit_code
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from analysis import params, runner
+
+    specs = params.collect(runner.notebooks())
+    width = max(len(n) for n in specs)
+    print(f"Parameters of study {args.study!r} (set with: exodus run -p name=value)")
+    for s in specs.values():
+        if s.name in params.INTERNAL:
+            continue
+        print(f"  {s.name:<{width}}  {s.type:<10} default={s.default!r}")
+        print(f"  {'':<{width}}  {s.help}  [{', '.join(n.removesuffix('.ipynb') for n in s.notebooks)}]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="exodus", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="execute the notebooks and write a new report version")
+    r.add_argument("--study", default="demo", help="study to run (default: demo, synthetic and offline)")
+    r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                   help="override a notebook parameter (repeatable; lists: a,b,c); see 'exodus params'")
+    r.add_argument("--cell-timeout", type=int, default=900, help="seconds allowed per notebook cell")
+    r.add_argument("--force", action="store_true", help="run even if an identical version exists")
+    r.set_defaults(func=_cmd_run)
+
+    q = sub.add_parser("params", help="list every notebook parameter with type, default and help")
+    q.add_argument("--study", default="demo")
+    q.set_defaults(func=_cmd_params)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ExodusError as exc:
+        print(f"exodus: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("exodus: interrupted; no version was marked complete", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Data: the rank-panel schema and its validation, the synthetic demo, and events."""

@@ -1,0 +1,88 @@
+"""The curated event table (``data/events/events_jan2021.csv``): loading and validation.
+
+Dates are UTC days (``date_utc``, optionally ``date_end_utc`` for an event spread over days);
+``local_date`` and ``local_tz`` keep the date where it happened, because a US-evening event
+falls on the next UTC day and so after a noon-UTC chart snapshot of its local day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from analysis.data.csvcheck import check_csv_structure
+from analysis.errors import DataError
+from analysis.paths import EVENTS_FILE
+
+KINDS = ("deplatforming", "confound", "platform_action", "other")
+STORES = ("ios", "google_play")
+COLUMNS = (
+    "event_id", "date_utc", "date_end_utc", "local_date", "local_tz", "event", "kind",
+    "platform", "store", "source_url", "note",
+)
+
+
+def load_events(path: str | Path = EVENTS_FILE) -> pl.DataFrame:
+    """Read and validate the curated events table; every problem names file, column and row."""
+    path = Path(path)
+    src = str(path)
+    if not path.exists():
+        raise DataError("events file not found", file=src)
+    check_csv_structure(path)
+    try:
+        raw = pl.read_csv(path, infer_schema=False)
+    except Exception as exc:
+        raise DataError(f"cannot be read as CSV: {exc}", file=src) from exc
+    missing = [c for c in COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}; expected {list(COLUMNS)}", file=src)
+    if raw.height == 0:
+        raise DataError("the events table has no rows", file=src)
+    df = raw.select(COLUMNS).with_row_index("_row", offset=1)
+
+    def fail(column: str, mask: pl.Expr, message: str) -> None:
+        hit = df.filter(mask).head(1)
+        if not hit.is_empty():
+            raise DataError(message, file=src, column=column, row=int(hit["_row"][0]), value=hit[column][0])
+
+    for col in ("event_id", "date_utc", "local_date", "local_tz", "event", "kind", "source_url"):
+        fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "required value is empty")
+    fail("event_id", pl.col("event_id").is_duplicated(), "duplicate event_id")
+    for col in ("date_utc", "date_end_utc", "local_date"):
+        parsed = pl.col(col).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        fail(col, pl.col(col).is_not_null() & parsed.is_null(), "unparseable date (expected YYYY-MM-DD)")
+        df = df.with_columns(parsed.alias(col))
+    fail("date_end_utc", pl.col("date_end_utc") < pl.col("date_utc"), "date_end_utc is before date_utc")
+    fail(
+        "local_date",
+        (pl.col("local_date") - pl.col("date_utc")).dt.total_days().abs() > 1,
+        "local_date is more than one day from date_utc",
+    )
+    fail("kind", ~pl.col("kind").is_in(KINDS), f"unknown kind; expected one of {KINDS}")
+    fail("store", pl.col("store").is_not_null() & ~pl.col("store").is_in(STORES), f"unknown store; expected one of {STORES}")
+    fail("source_url", ~pl.col("source_url").str.contains(r"^https?://[^\s/]+\.[^\s]+$"), "source_url is not an http(s) URL")
+    for row, tz in df.select("_row", "local_tz").iter_rows():
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DataError("unknown IANA time zone", file=src, column="local_tz", row=int(row), value=tz) from None
+    return df.drop("_row").sort("date_utc", "event_id")
+
+
+def events_near(events: pl.DataFrame, when: date, days: int) -> pl.DataFrame:
+    """Events whose UTC span comes within ``days`` of ``when``: potential confounders."""
+    lo, hi = when - timedelta(days=days), when + timedelta(days=days)
+    end = pl.coalesce("date_end_utc", "date_utc")
+    return events.filter((pl.col("date_utc") <= hi) & (end >= lo)).with_columns(
+        (pl.col("date_utc") - pl.lit(when)).dt.total_days().alias("days_from_intervention")
+    )
+
+
+def removals(events: pl.DataFrame) -> pl.DataFrame:
+    """Store removals (``platform_action`` with a store): app name, store, removal date."""
+    return events.filter(pl.col("kind") == "platform_action", pl.col("store").is_not_null()).select(
+        pl.col("platform").alias("app_name"), "store", pl.col("date_utc").alias("removed_on")
+    )

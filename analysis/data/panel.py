@@ -1,0 +1,123 @@
+"""The long rank panel: schema, reading and validation.
+
+One row per (date, store, country, chart, app_id) observed in a chart. An app absent from a
+chart on a day has no row: it ranked below the chart depth (right-censored), it is never
+imputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from analysis.data.csvcheck import check_csv_structure
+from analysis.errors import DataError
+
+STORES = ("ios", "google_play")
+CHARTS = ("top_free_overall",)
+KEY = ("date", "store", "country", "chart", "app_id")
+SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "store": pl.String(),
+    "country": pl.String(),
+    "chart": pl.String(),
+    "app_id": pl.String(),
+    "app_name": pl.String(),
+    "rank": pl.Int64(),
+}
+
+
+def _check_unique(df: pl.DataFrame, key: list[str], column: str, source: str, what: str) -> None:
+    """Raise on the first row that repeats ``key``, naming it and the row it repeats."""
+    repeat = df.filter(~pl.struct(key).is_first_distinct()).head(1)
+    if repeat.is_empty():
+        return
+    row = repeat.row(0, named=True)
+    first = df.join(repeat.select(key), on=key).sort("_row")["_row"][0]
+    raise DataError(
+        f"{what}: " + ", ".join(f"{k}={row[k]}" for k in key) + f" also appears in row {first}",
+        file=source,
+        column=column,
+        row=int(row["_row"]),
+    )
+
+
+def read_panel(path: str | Path) -> pl.DataFrame:
+    """Read a rank panel from CSV or parquet and validate it (see :func:`validate_panel`)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", file=str(path))
+    try:
+        if path.suffix == ".parquet":
+            raw = pl.read_parquet(path)
+        elif path.suffix == ".csv":
+            check_csv_structure(path)
+            raw = pl.read_csv(path, infer_schema=False)
+        else:
+            raise DataError("unsupported format: use .csv or .parquet", file=str(path))
+    except DataError:
+        raise
+    except Exception as exc:  # polars/arrow raise many types for unreadable files
+        raise DataError(f"cannot be read as {path.suffix[1:]}: {exc}", file=str(path)) from exc
+    return validate_panel(raw, source=str(path))
+
+
+def validate_panel(raw: pl.DataFrame, source: str = "<panel>") -> pl.DataFrame:
+    """Check a raw panel against :data:`SCHEMA` and return it typed and sorted.
+
+    Raises :class:`DataError` naming file, column and row for: missing columns, an empty
+    table, unparseable dates, ranks that are not positive integers, unknown stores or charts,
+    malformed country codes, missing ids, and duplicate keys.  Nothing is fixed silently.
+    """
+    missing = [c for c in SCHEMA if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"missing column(s) {missing}; a rank panel needs {list(SCHEMA)} "
+            f"(found {raw.columns})",
+            file=source,
+        )
+    if raw.height == 0:
+        raise DataError("the panel has no rows", file=source)
+    df = raw.select(list(SCHEMA)).with_row_index("_row", offset=1)
+
+    def fail(column: str, mask: pl.Expr, message: str) -> None:
+        hit = df.filter(mask).head(1)
+        if not hit.is_empty():
+            raise DataError(
+                message, file=source, column=column, row=int(hit["_row"][0]), value=hit[column][0]
+            )
+
+    for col in ("store", "country", "chart", "app_id", "app_name"):
+        df = df.with_columns(pl.col(col).cast(pl.String))
+        fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "empty value")
+
+    # Dates: ISO YYYY-MM-DD strings or already dates.
+    if df.schema["date"] in (pl.Date(), pl.Datetime()):
+        df = df.with_columns(pl.col("date").cast(pl.Date).alias("_date"))
+    else:
+        df = df.with_columns(
+            pl.col("date").cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias("_date")
+        )
+    fail("date", pl.col("_date").is_null(), "unparseable date (expected YYYY-MM-DD)")
+
+    # Ranks: positive integers; a float like 3.0 is accepted, 3.5 is not.
+    r = pl.col("rank").cast(pl.String).str.strip_chars()
+    df = df.with_columns(r.cast(pl.Float64, strict=False).alias("_rankf"))
+    fail("rank", pl.col("_rankf").is_null(), "rank is not a number")
+    fail("rank", pl.col("_rankf") != pl.col("_rankf").round(0), "rank is not an integer")
+    fail("rank", pl.col("_rankf") < 1, "rank must be >= 1 (ranks are 1-based chart positions)")
+
+    fail("store", ~pl.col("store").is_in(STORES), f"unknown store; expected one of {STORES}")
+    fail("chart", ~pl.col("chart").is_in(CHARTS), f"unknown chart; expected one of {CHARTS}")
+    fail(
+        "country",
+        ~pl.col("country").str.contains(r"^[a-z]{2}$"),
+        "country must be an ISO 3166-1 alpha-2 code in lower case",
+    )
+
+    df = df.with_columns(pl.col("_date").alias("date"), pl.col("_rankf").cast(pl.Int64).alias("rank"))
+    _check_unique(df, list(KEY), "app_id", source, "duplicate key (date, store, country, chart, app_id)")
+    _check_unique(df, ["date", "store", "country", "chart", "rank"], "rank", source,
+                  "two apps hold the same rank in one chart on one day")
+    return df.select(list(SCHEMA)).cast(SCHEMA).sort(list(KEY))

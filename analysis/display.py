@@ -1,0 +1,71 @@
+"""Offline chart rendering for executed reports.
+
+Inside ``exodus run`` (environment variable ``EXODUS_RUN=1``) altair charts are rendered as
+a placeholder ``<div>`` holding the Vega-Lite spec as JSON.  The report page inlines the Vega
+libraries *once* (see :func:`vega_bundle`) and a single script draws every placeholder, so the
+HTML works with no network and does not repeat a megabyte of JavaScript per chart.
+Interactive use (JupyterLab) keeps altair's default renderer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cache
+
+import altair as alt
+
+RENDERER = "exodus_offline"
+VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # e.g. "6.4"
+
+# Draws each placeholder with vega-embed; failures are shown in the page and the console.
+_SNIPPET = """
+window.vegaEmbed = vegaEmbed;
+function exodusRenderAll() {
+  const nodes = document.querySelectorAll('div.exodus-chart');
+  const jobs = [];
+  for (const node of nodes) {
+    const spec = JSON.parse(node.querySelector('script.exodus-spec').textContent);
+    const target = node.querySelector('div.exodus-target');
+    jobs.push(vegaEmbed(target, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})
+      .then(() => { node.dataset.rendered = 'true'; })
+      .catch((err) => { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); }));
+  }
+  Promise.all(jobs).then(() => { document.body.dataset.chartsRendered = String(nodes.length); });
+}
+exodusRenderAll();
+"""
+
+
+def spec_html(spec: dict) -> str:
+    """Placeholder for one chart; ``</`` is escaped so the JSON cannot close the script tag."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    chart_id = "chart-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    return (
+        f'<div class="exodus-chart" id="{chart_id}"><div class="exodus-target"></div>'
+        f'<script type="application/json" class="exodus-spec">{text}</script></div>'
+    )
+
+
+def _offline_renderer(spec: dict, **metadata) -> dict:
+    return {"text/html": spec_html(spec), "text/plain": "<altair chart>"}
+
+
+alt.renderers.register(RENDERER, _offline_renderer)
+
+
+def setup() -> str:
+    """Enable the offline renderer inside report runs; return the active renderer's name."""
+    if os.environ.get("EXODUS_RUN") == "1":
+        alt.renderers.enable(RENDERER)
+    alt.data_transformers.disable_max_rows()
+    return alt.renderers.active
+
+
+@cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one offline JavaScript module (from vl-convert)."""
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle(_SNIPPET, vl_version=VL_VERSION)

@@ -1,0 +1,198 @@
+"""Altair figures: each a small function from polars frames to a chart.
+
+Every figure built from synthetic data carries the "SYNTHETIC DEMO DATA" banner in its title.
+Ranks are drawn on a reversed log axis (rank 1 at the top), the way charts are read.
+Censoring is stated in the subtitles: a missing point means the app was below the chart depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import altair as alt
+import polars as pl
+
+from analysis.data.demo import SYNTHETIC_LABEL
+
+WIDTH = 560
+KIND_COLORS = {
+    "deplatforming": "#d62728",
+    "platform_action": "#ff7f0e",
+    "confound": "#9467bd",
+    "other": "#7f7f7f",
+}
+
+
+def title(text: str, synthetic: bool, subtitle: str | Sequence[str] = "") -> alt.TitleParams:
+    """Chart title, prefixed with the synthetic-data banner when the data are synthetic."""
+    main = f"{SYNTHETIC_LABEL}: {text}" if synthetic else text
+    sub = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    return alt.TitleParams(main, subtitle=[s for s in sub if s], anchor="start",
+                           color="#b00020" if synthetic else "black")
+
+
+def _iso(df: pl.DataFrame, col: str = "date") -> pl.DataFrame:
+    return df.with_columns(pl.col(col).dt.to_string("%Y-%m-%d"))
+
+
+def _event_rules(events: pl.DataFrame, start: date, end: date) -> alt.Chart:
+    ev = _iso(
+        events.filter(pl.col("date_utc").is_between(start, end))
+        .select(pl.col("date_utc").alias("date"), "event", "kind")
+    )
+    return (
+        alt.Chart(ev)
+        .mark_rule(strokeDash=[4, 3], opacity=0.8)
+        .encode(
+            x=alt.X("date:T", scale=alt.Scale(type="utc")),
+            color=alt.Color("kind:N", scale=alt.Scale(domain=list(KIND_COLORS), range=list(KIND_COLORS.values())),
+                            legend=alt.Legend(title="event kind")),
+            tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "event:N", "kind:N"],
+        )
+    )
+
+
+def with_segments(ranks: pl.DataFrame) -> pl.DataFrame:
+    """Number the runs of consecutive days of each series, so lines break where ranks are missing."""
+    return (
+        ranks.sort("country", "app_name", "date")
+        .with_columns(
+            ((pl.col("date").diff().dt.total_days() != 1).fill_null(True).cum_sum())
+            .over("country", "app_name").alias("segment")
+        )
+    )
+
+
+def coverage_heatmap(panel: pl.DataFrame, store: str, depth: int, synthetic: bool) -> alt.Chart:
+    """Share of days each app is in the chart, per country and ISO week.
+
+    Shows at a glance where models can be fitted: blank cells are weeks with no rank at all
+    (below the chart depth, or removed from the store).
+    """
+    p = panel.filter(pl.col("store") == store)
+    weekly = (
+        p.with_columns(pl.col("date").dt.truncate("1w").alias("week"))
+        .group_by("app_name", "country", "week")
+        .agg((pl.len() / 7).clip(upper_bound=1.0).alias("share"), pl.col("rank").median().alias("median_rank"))
+        .with_columns(pl.col("country").str.to_uppercase())
+        .sort("app_name", "country", "week")
+    )
+    return (
+        alt.Chart(_iso(weekly, "week"))
+        .mark_rect()
+        .encode(
+            x=alt.X("week:T", scale=alt.Scale(type="utc"), title="week (UTC)"),
+            y=alt.Y("app_name:N", title=None),
+            color=alt.Color("share:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="days in chart"),
+            facet=alt.Facet("country:N", columns=2, title=None),
+            tooltip=["app_name:N", "country:N", alt.Tooltip("week:T", format="%Y-%m-%d", formatType="utc"),
+                     alt.Tooltip("share:Q", format=".0%"), "median_rank:Q"],
+        )
+        .properties(width=260, height=150,
+                    title=title(f"Chart coverage, {store} top free", synthetic,
+                                f"share of days per week with a rank in the top {depth}; blank = never in the chart"))
+    )
+
+
+def trajectories(
+    panel: pl.DataFrame,
+    events: pl.DataFrame,
+    store: str,
+    depth: int,
+    synthetic: bool,
+    reported: pl.DataFrame | None = None,
+) -> alt.Chart:
+    """Daily rank per app, one panel per country, with event rules; reversed log axis."""
+    p = _iso(with_segments(panel.filter(pl.col("store") == store).select("date", "country", "app_name", "rank")))
+    start, end = panel["date"].min(), panel["date"].max()
+    apps = sorted(p["app_name"].unique().to_list())
+    y = alt.Y("rank:Q", scale=alt.Scale(type="log", reverse=True, domain=[1, depth]), title="rank (log scale)")
+    lines = alt.Chart().mark_line(strokeWidth=1.3).encode(
+        x=alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)"),
+        y=y,
+        color=alt.Color("app_name:N", title="app", scale=alt.Scale(domain=apps, scheme="tableau10")),
+        detail="segment:N",  # no line across days without a rank
+        tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N", "rank:Q"],
+    )
+    layers = [lines, _event_rules(events, start, end)]
+    charts = []
+    for country in sorted(p["country"].unique().to_list()):
+        sub = p.filter(pl.col("country") == country)
+        layer = alt.layer(*layers, data=sub).properties(
+            width=WIDTH // 2, height=180, title=country.upper()
+        ).resolve_scale(color="independent")
+        if reported is not None:
+            rep = _iso(reported.filter(pl.col("country") == country, pl.col("store") == store))
+            if rep.height:
+                layer = layer + alt.Chart(rep).mark_point(shape="diamond", size=60, filled=True, color="black").encode(
+                    x="date:T", y="rank:Q", tooltip=["app_name:N", "rank:Q", "source_url:N"]
+                )
+        charts.append(layer)
+    rows = [alt.hconcat(*charts[i : i + 2]) for i in range(0, len(charts), 2)]
+    return alt.vconcat(*rows).resolve_scale(color="shared").properties(
+        title=title(f"Daily rank, {store} top free", synthetic,
+                    [f"Gaps: the app was below rank {depth} (censored) or removed from the store.",
+                     "Dashed rules: events (hover for names)."])
+    )
+
+
+def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool, transform: str) -> alt.Chart:
+    """Observed vs counterfactual for one app, faceted by country (log-rank scale)."""
+    cols = ["observed", "fitted", "counterfactual", "cf_low", "cf_high"]
+    p = _iso(path.select("date", "country", "post", *cols)).with_columns(
+        pl.col("country").str.to_uppercase(), pl.col(cols).round(4)
+    )
+    ylab = "log(rank)" if transform == "log" else "rank"
+    base = alt.Chart().encode(x=alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)"))
+    rev = alt.Scale(reverse=True, zero=False)
+    band = base.transform_filter("datum.post").mark_area(opacity=0.25, color="#888").encode(
+        y=alt.Y("cf_low:Q", scale=rev, title=f"{ylab} (lower = better)"), y2="cf_high:Q"
+    )
+    obs = base.mark_point(size=12, filled=True, color="#1f77b4").encode(
+        y=alt.Y("observed:Q", scale=rev), tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"),
+                                                   alt.Tooltip("observed:Q", format=".2f")]
+    )
+    fit = base.mark_line(color="#1f77b4").encode(y=alt.Y("fitted:Q", scale=rev), detail="post:N")
+    cf = base.transform_filter("datum.post").mark_line(strokeDash=[5, 3], color="#444").encode(
+        y=alt.Y("counterfactual:Q", scale=rev)
+    )
+    rule = alt.Chart().mark_rule(color="#d62728").encode(x=alt.datum(intervention.isoformat(), type="temporal"))
+    return (
+        alt.layer(band, obs, fit, cf, rule, data=p)
+        .properties(width=230, height=160)
+        .facet(facet=alt.Facet("country:N", title=None), columns=3)
+        .resolve_scale(y="independent")
+        .properties(title=title(f"{app}: observed vs counterfactual", synthetic,
+                                ["Points: observed; solid: fitted segmented model; dashed + band: counterfactual "
+                                 "(no intervention) with its confidence interval.",
+                                 f"Red rule: intervention date {intervention.isoformat()}."]))
+    )
+
+
+def forest(effects: pl.DataFrame, term: str, synthetic: bool, alpha: float, truth: bool = False) -> alt.Chart:
+    """Forest plot of one effect term across apps (rows) and countries (colour)."""
+    e = effects.filter(pl.col("term") == term).with_columns(pl.col("country").str.to_uppercase())
+    base = alt.Chart(e).encode(
+        y=alt.Y("app_name:N", title=None),
+        yOffset=alt.YOffset("country:N"),
+        color=alt.Color("country:N"),
+    )
+    bars = base.mark_rule().encode(x=alt.X("ci_low:Q", title=f"{term} change in log(rank) (negative = climbed)"),
+                                   x2="ci_high:Q")
+    pts = base.mark_point(filled=True, size=40).encode(
+        x="estimate:Q",
+        tooltip=["app_name:N", "country:N", alt.Tooltip("estimate:Q", format=".3f"),
+                 alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f"),
+                 alt.Tooltip("p_value:Q", format=".3g")],
+    )
+    zero = alt.Chart().mark_rule(color="#999").encode(x=alt.datum(0))
+    layers = [zero, bars, pts]
+    if truth and "true_value" in e.columns:
+        layers.append(base.mark_tick(color="black", thickness=2, size=10).encode(x="true_value:Q"))
+    return alt.layer(*layers).properties(
+        width=WIDTH, height=alt.Step(9),
+        title=title(f"{term.capitalize()} change at the intervention, all apps and countries", synthetic,
+                    f"{int(round((1 - alpha) * 100))}% confidence intervals (Newey-West HAC)"
+                    + ("; black ticks: true effect where a single true event is at the date" if truth else "")),
+    )

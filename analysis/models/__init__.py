@@ -1,0 +1,5 @@
+"""Interrupted time-series models."""
+
+from analysis.models.its import ITSResult, ITSSpec, fit_its
+
+__all__ = ["ITSResult", "ITSSpec", "fit_its"]

@@ -1,0 +1,27 @@
+"""One place for the project's paths (cookiecutter-data-science style).
+
+Environment variables let tests and users relocate outputs and inputs without editing code:
+``EXODUS_REPORTS_DIR`` (report versions), ``EXODUS_SHARED_DATA`` (third-party data beside
+the project, read only in tests and development).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+DATA = ROOT / "data"
+EVENTS = DATA / "events"
+EVENTS_FILE = EVENTS / "events_jan2021.csv"
+
+
+def reports_dir() -> Path:
+    """Directory holding ``<study>/<version>/`` report versions and ``index.html``."""
+    return Path(os.environ.get("EXODUS_REPORTS_DIR", ROOT / "reports"))
+
+
+def shared_data_dir() -> Path:
+    """Third-party data beside the project (``../shared/data``); never copied into it."""
+    return Path(os.environ.get("EXODUS_SHARED_DATA", ROOT.parent / "shared" / "data"))

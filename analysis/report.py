@@ -1,0 +1,118 @@
+"""Saving a notebook's figures and tables into its report version.
+
+Notebooks call :class:`Outputs`; each figure is displayed and written as Vega-Lite JSON, SVG
+and PNG, each table displayed (escaped HTML) and written as CSV.  Outside a report run
+(``output_dir`` is None) nothing is written, so the same notebook works in JupyterLab.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+
+from analysis.display import VL_VERSION
+
+
+def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list[Path]:
+    """Write ``stem.vl.json``, ``stem.svg`` (and ``stem.png``); return the paths."""
+    import vl_convert as vlc
+
+    spec = chart.to_dict()
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = [stem.with_suffix(".vl.json"), stem.with_suffix(".svg")]
+    out[0].write_text(json.dumps(spec, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    out[1].write_text(vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), encoding="utf-8")
+    if png:
+        out.append(stem.with_suffix(".png"))
+        out[2].write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2))
+    return out
+
+
+def write_table(df: pl.DataFrame, path: Path) -> Path:
+    """Write a table as CSV with a fixed float precision, so reruns are byte-identical."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.write_csv(path, float_precision=8, date_format="%Y-%m-%d")
+    return path
+
+
+def html_table(df: pl.DataFrame, caption: str = "", max_rows: int = 200) -> str:
+    """Escaped HTML table (data strings such as event titles are shown as text)."""
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) < 1e-3 or abs(v) >= 1e5 else f"{v:.4f}".rstrip("0").rstrip(".")
+        return html.escape("" if v is None else str(v))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in df.head(max_rows).iter_rows()
+    )
+    more = f"<p class='exodus-more'>{df.height - max_rows} more rows in the CSV.</p>" if df.height > max_rows else ""
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table class='exodus-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+class Outputs:
+    """Figures and tables of one notebook, saved under ``output_dir`` when it is set."""
+
+    def __init__(self, output_dir: str | None, notebook: str) -> None:
+        self.root = Path(output_dir) if output_dir else None
+        self.notebook = notebook
+
+    def figure(self, name: str, chart: alt.TopLevelMixin, description: str) -> None:
+        """Display ``chart`` with its description and save it as ``figures/<notebook>-<name>``."""
+        from IPython.display import HTML, display
+
+        if self.root is not None:
+            write_figure(chart, self.root / "figures" / f"{self.notebook}-{name}")
+        display(chart)
+        display(HTML(f"<p class='exodus-figdesc'><b>Figure {html.escape(name)}.</b> {html.escape(description)}</p>"))
+
+    def table(self, name: str, df: pl.DataFrame, caption: str) -> None:
+        """Display ``df`` and save it as ``tables/<notebook>-<name>.csv``."""
+        from IPython.display import HTML, display
+
+        if self.root is not None:
+            write_table(df, self.root / "tables" / f"{self.notebook}-{name}.csv")
+        display(HTML(html_table(df, caption)))
+
+
+def banner(synthetic: bool, title: str) -> None:
+    """Show the synthetic-data banner (or the study title) at the top of a notebook."""
+    from IPython.display import HTML, display
+
+    if synthetic:
+        display(HTML(
+            "<div class='banner' style='background:#b00020;color:#fff;font-weight:700;padding:.5em'>"
+            f"{html.escape(title)}: simulated ranks with known true effects, not observations.</div>"
+        ))
+    else:
+        display(HTML(f"<p><b>{html.escape(title)}</b></p>"))
+
+
+def spec_card(spec) -> pl.DataFrame:
+    """The impact model, declared before fitting, as a two-column table."""
+    from analysis.models.its import newey_west_lags
+
+    return pl.DataFrame(
+        {
+            "item": ["intervention (first post day, UTC)", "window", "impact model", "outcome",
+                     "seasonality", "standard errors", "confidence level", "censoring", "store removal"],
+            "value": [
+                spec.intervention.isoformat(),
+                f"{spec.start} .. {spec.end} ({spec.pre_days} pre, {spec.post_days} post days)",
+                "level change + slope change at the intervention (segmented regression)",
+                "log(rank)" if spec.transform == "log" else "rank",
+                "day-of-week dummies" if spec.seasonality == "dow" else "none",
+                f"Newey-West HAC, lags floor(4(n/100)^(2/9)) = {newey_west_lags(spec.pre_days + spec.post_days)} "
+                "at full coverage; t reference distribution",
+                f"{(1 - spec.alpha):.0%}",
+                "days below the chart depth have no rank and are left out (not imputed); a series with "
+                f"fewer than {spec.min_pre} pre- or {spec.min_post} post-period ranks is not estimated",
+                "days after an app's removal from the store have no rank and are left out",
+            ],
+        }
+    )

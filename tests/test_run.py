@@ -1,0 +1,122 @@
+"""End to end: `exodus run` executes the notebooks and writes an immutable report version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import cli, runner
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def first_run(reports):
+    return runner.run("demo", {}, root=reports)
+
+
+def test_run_writes_a_complete_version(first_run, reports):
+    assert first_run.status == "complete", first_run.message
+    v = first_run.path
+    assert v.parent == reports / "demo" and v.name.startswith("demo-") and v.name == first_run.version
+    for name in ("index.html", "01_data_overview.html", "02_its.html", "03_summary.html", "manifest.json"):
+        assert (v / name).is_file(), name
+    for nb in runner.NOTEBOOK_ORDER:
+        assert (v / "notebooks" / nb).is_file()
+    figures = sorted((v / "figures").glob("*.vl.json"))
+    assert len(figures) >= 5
+    for f in figures:
+        stem = f.name.removesuffix(".vl.json")
+        assert (v / "figures" / f"{stem}.svg").stat().st_size > 1000
+        assert (v / "figures" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert json.loads(f.read_text())["title"]["text"].startswith("SYNTHETIC DEMO DATA")
+    assert (v / "tables" / "02_its-effects.csv").is_file()
+
+
+def test_manifest_records_provenance(first_run):
+    m = json.loads((first_run.path / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["synthetic"] is True
+    assert set(m["git"]) == {"commit", "dirty"}
+    assert m["environment"]["python"].startswith("3.11")
+    assert {"polars", "altair", "statsmodels", "papermill"} <= set(m["environment"]["packages"])
+    assert m["parameters"]["intervention_date"] == "2021-01-08"
+    names = {i["name"] for i in m["inputs"]}
+    assert {"demo_panel.csv", "events_jan2021.csv"} <= names
+    for i in m["inputs"]:
+        assert len(i["sha256"]) == 64
+        assert runner.sha256((first_run.path / "inputs" / i["name"]).read_bytes()) == i["sha256"]
+    assert [n["status"] for n in m["notebooks"]] == ["complete"] * 3
+
+
+def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
+    for nb_name in runner.NOTEBOOK_ORDER:
+        nb = nbformat.read(first_run.path / "notebooks" / nb_name, as_version=4)
+        assert "start_time" not in json.dumps(nb.metadata)
+        for cell in nb.cells:
+            assert cell.id.startswith("cell-")
+            for out in cell.get("outputs", []):
+                assert out.output_type != "error"
+
+
+def test_html_is_offline_and_bannered(first_run):
+    for page in ("01_data_overview.html", "02_its.html", "03_summary.html"):
+        text = (first_run.path / page).read_text()
+        assert "SYNTHETIC DEMO DATA" in text
+        assert "<script src=" not in text and "cdn.jsdelivr" not in text
+        assert text.count("window.vegaEmbed=") == 1  # Vega inlined once per page
+        assert (first_run.path / page).stat().st_size < 5_000_000
+
+
+def test_identical_rerun_is_recognised_not_duplicated(first_run, reports):
+    again = runner.run("demo", {}, root=reports)
+    assert again.status == "identical" and again.path == first_run.path
+    assert len([p for p in (reports / "demo").iterdir() if p.name.startswith("demo-")]) == 1
+
+
+def test_index_lists_versions(first_run, reports):
+    index = (reports / "index.html").read_text()
+    assert first_run.version in index and "complete" in index
+
+
+def test_failed_run_is_recorded_as_failed_and_exits_nonzero(first_run, reports, tmp_path, monkeypatch, capsys):
+    nbdir = tmp_path / "notebooks"
+    shutil.copytree(runner.NOTEBOOKS, nbdir)
+    nb = nbformat.read(nbdir / "01_data_overview.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')"))
+    nbformat.write(nb, nbdir / "01_data_overview.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOKS", nbdir)
+    before = sorted(p.name for p in (reports / "demo").iterdir())
+    out = runner.run("demo", {}, root=reports)
+    assert out.status == "failed" and out.exit_code == 1
+    assert out.path.parent == reports / "demo" / "failed"
+    m = json.loads((out.path / "manifest.json").read_text())
+    assert m["status"] == "failed"
+    assert m["failure"]["notebook"] == "01_data_overview.ipynb"
+    assert m["failure"]["cell_index"] == 3 and "deliberate failure" in m["failure"]["error"]
+    # Earlier versions are untouched and no build directory is left behind.
+    after = sorted(p.name for p in (reports / "demo").iterdir())
+    assert [a for a in after if a != "failed"] == [b for b in before if b != "failed"]
+    assert not list((reports / "demo").glob(".build-*"))
+    assert "failed" in (reports / "index.html").read_text()
+
+
+def test_cli_bad_parameter_exits_2_before_running(reports, monkeypatch, capsys):
+    monkeypatch.setenv("EXODUS_REPORTS_DIR", str(reports))
+    before = sorted(p.name for p in (reports / "demo").rglob("*"))
+    assert cli.main(["run", "-p", "pre_dayz=3"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'pre_dayz'" in err and "pre_days (int)" in err
+    assert sorted(p.name for p in (reports / "demo").rglob("*")) == before
+
+
+def test_cli_params_lists_types_defaults_and_help(capsys):
+    assert cli.main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "intervention_date" in out and "list[str]" in out and "first post-intervention day" in out
