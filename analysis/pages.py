@@ -27,7 +27,7 @@ main{max-width:1100px;margin:0 auto;padding:1em 1.5em 4em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
-caption{text-align:left;font-weight:600;padding:.3em 0}
+caption{text-align:left;font-weight:600;padding:.3em 0;min-width:24em}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em}
 div.input{border-left:3px solid #bbb;margin:.4em 0}
 body:not(.show-code) div.input, body:not(.show-code) div.prompt{display:none}
@@ -95,3 +95,98 @@ def rows_table(rows: list[dict], columns: list[str], caption: str, links: dict[s
 
     body = "".join("<tr>" + "".join(f"<td>{cell(r, c)}</td>" for c in columns) + "</tr>" for r in rows)
     return f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _esc(v: object) -> str:
+    return html.escape("" if v is None else (v if isinstance(v, str) else json.dumps(v)))
+
+
+def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[str]]) -> str:
+    """One self-contained page per version: summary, parameters, provenance, every notebook."""
+    status = m["status"]
+    nav = [("All versions", "../../index.html"), ("Summary", "#summary"), ("Parameters", "#parameters"),
+           ("Provenance", "#provenance")] + [(name, f"#nb-{name}") for name, _ in sections] + [("Files", "#files")]
+    parts = [
+        f"<section id='summary'><h1>Exodus report {_esc(m['version'])}</h1>",
+        f"<p>Study <b>{_esc(m['study'])}</b>: {_esc(m['title'])}. Status: "
+        f"<span class='status-{_esc(status)}'>{_esc(status)}</span>. Created {_esc(m['created_utc'])} (UTC).</p>",
+    ]
+    if m.get("failure"):
+        f = m["failure"]
+        parts.append(f"<p class='status-failed'>Failed in {_esc(f.get('notebook'))} cell {_esc(f.get('cell_index'))} "
+                     f"({_esc(f.get('cell_source', ''))}): {_esc(f.get('error'))}</p>")
+    parts.append(rows_table(m["notebooks"], ["notebook", "status", "seconds"], "Notebooks"))
+    if m.get("headline"):
+        parts.append(rows_table(m["headline"][:12], ["series", "estimate", "ci_low", "ci_high"],
+                                "Headline: level change in log(rank) at the intervention (negative = climbed)"))
+    parts.append("</section><section id='parameters'><h2>Parameters</h2>")
+    parts.append(kv_table(m["parameters"], "Parameters of this run (exodus params lists all with help)"))
+    parts.append("</section><section id='provenance'><h2>Provenance</h2>")
+    extra = sorted({k for src in m["sources"] for k in src} - {"name", "licence", "url", "detail"})
+    parts.append(rows_table(m["sources"], ["name", "licence", "url", "detail", *extra], "Data sources"))
+    parts.append(rows_table(m["inputs"], ["name", "bytes", "sha256"], "Input files (exact copies in inputs/)"))
+    g, env = m["git"], m["environment"]
+    parts.append(kv_table({"git commit": g.get("commit"), "uncommitted changes": g.get("dirty"),
+                           "code fingerprint (SHA-256 of analysis/ and notebooks/)": m["code_fingerprint"],
+                           "version hash": m["version_hash"], "python": env["python"], "platform": env["platform"],
+                           **env["packages"]}, "Code and environment"))
+    parts.append("</section>")
+    for name, body in sections:
+        parts.append(f"<section id='nb-{_esc(name)}' class='notebook'>{body}</section>")
+    links = lambda kind: ", ".join(f"<a href='{kind}/{_esc(f)}'>{_esc(f)}</a>" for f in files.get(kind, []))  # noqa: E731
+    parts.append(f"<section id='files'><h2>Files</h2><p>Figures (Vega-Lite JSON, SVG, PNG): {links('figures')}</p>"
+                 f"<p>Tables (CSV): {links('tables')}</p><p>Executed notebooks: "
+                 + ", ".join(f"<a href='notebooks/{_esc(n)}.ipynb'>{_esc(n)}.ipynb</a>" for n, _ in sections)
+                 + ". Manifest: <a href='manifest.json'>manifest.json</a>.</p></section>")
+    body = "".join(parts)
+    return page(f"Exodus report {m['version']}", body, nav=nav, synthetic=m["synthetic"],
+                charts="exodus-chart" in body, toggle=True)
+
+
+_DIFF_JS = """
+const versions = JSON.parse(document.getElementById('versions-data').textContent);
+const selA = document.getElementById('diff-a'), selB = document.getElementById('diff-b');
+for (const [i, v] of versions.entries()) {
+  for (const sel of [selA, selB]) { const o = document.createElement('option'); o.value = i; o.textContent = v.version + ' (' + v.status + ')'; sel.appendChild(o); }
+}
+if (versions.length > 1) { selA.value = 1; selB.value = 0; }
+function cell(tr, text) { const td = document.createElement('td'); td.textContent = text; tr.appendChild(td); }
+function table(title, a, b, fmt) {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const t = document.createElement('table'); const cap = document.createElement('caption'); t.appendChild(cap);
+  let n = 0;
+  const head = document.createElement('tr'); ['item', 'A', 'B'].forEach(h => { const th = document.createElement('th'); th.textContent = h; head.appendChild(th); }); t.appendChild(head);
+  for (const k of keys) {
+    const va = JSON.stringify(a[k]), vb = JSON.stringify(b[k]);
+    if (va === vb) continue;
+    n += 1; const tr = document.createElement('tr'); cell(tr, k); cell(tr, fmt(a[k])); cell(tr, fmt(b[k])); t.appendChild(tr);
+  }
+  cap.textContent = title + ': ' + (n ? n + ' difference(s)' : 'identical');
+  return t;
+}
+function showDiff() {
+  const a = versions[selA.value], b = versions[selB.value], out = document.getElementById('diff');
+  out.replaceChildren();
+  if (!a || !b) return;
+  const f = v => v === undefined ? '(absent)' : (typeof v === 'string' ? v : JSON.stringify(v));
+  out.appendChild(table('Parameters', a.parameters, b.parameters, f));
+  out.appendChild(table('Inputs (SHA-256)', a.inputs, b.inputs, f));
+  out.appendChild(table('Estimates (level change in log rank)', a.estimates, b.estimates, f));
+}
+selA.addEventListener('change', showDiff); selB.addEventListener('change', showDiff); showDiff();
+"""
+
+
+def index_page(versions: list[dict]) -> str:
+    """All versions, newest first, and a comparison of any two (parameters, inputs, estimates)."""
+    data = json.dumps(versions, sort_keys=True).replace("</", "<\\/")
+    body = (
+        "<h1>Exodus report versions</h1><p>Every run of <code>exodus run</code> is kept; a version is never "
+        "overwritten. Failed runs are listed as failed.</p>"
+        + rows_table(versions, ["version", "study", "created_utc", "commit", "status", "headline"],
+                     "Versions, newest first", links={"version": "href"})
+        + "<h2>Compare two versions</h2><p>A: <select id='diff-a'></select> B: <select id='diff-b'></select></p>"
+        "<div id='diff'></div>"
+        f"<script type='application/json' id='versions-data'>{data}</script><script>{_DIFF_JS}</script>"
+    )
+    return page("Exodus report versions", body)

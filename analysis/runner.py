@@ -147,6 +147,8 @@ def version_hash(values: dict, inputs: dict[str, str], fingerprint: str) -> str:
 
 def _existing(study_dir: Path, vhash: str) -> Path | None:
     for manifest in sorted(study_dir.glob("*/manifest.json")):
+        if manifest.parent.name.startswith("."):
+            continue
         with contextlib.suppress(OSError, json.JSONDecodeError):
             m = json.loads(manifest.read_text())
             if m.get("version_hash") == vhash and m.get("status") == "complete":
@@ -154,12 +156,18 @@ def _existing(study_dir: Path, vhash: str) -> Path | None:
     return None
 
 
-def normalise_notebook(path: Path) -> None:
-    """Strip what makes reruns differ: timings, random cell ids, kernel-specific metadata."""
+def normalise_notebook(path: Path, build: Path) -> None:
+    """Strip what makes reruns differ: timings, random cell ids, kernel-specific metadata, and
+    the temporary build directory (replaced by ``.``, the version directory itself)."""
     nb = nbformat.read(path, as_version=4)
     pm = nb.metadata.get("papermill", {})
-    nb.metadata["papermill"] = {"parameters": pm.get("parameters", {})}
+    params = dict(pm.get("parameters", {}))
+    if "output_dir" in params:
+        params["output_dir"] = "."
+    nb.metadata["papermill"] = {"parameters": params}
     for i, cell in enumerate(nb.cells):
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace(repr(str(build)), "'.'").replace(f'"{build}"', '"."')
         cell["id"] = f"cell-{i:03d}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -169,6 +177,21 @@ def normalise_notebook(path: Path) -> None:
                 if "execution_count" in out:
                     out["execution_count"] = None
     nbformat.write(nb, path)
+
+
+def _publish(build: Path, final: Path) -> Path:
+    """Rename the finished build into place; never replace an existing version (a forced or
+    concurrent identical run gets a suffix)."""
+    target = final
+    for _ in range(5):
+        try:
+            if target.exists():
+                raise FileExistsError(target)
+            build.rename(target)  # atomic on one filesystem; fails if target appeared meanwhile
+            return target
+        except (FileExistsError, OSError):
+            target = final.with_name(f"{final.name}-{uuid.uuid4().hex[:6]}")
+    raise RuntimeError(f"could not publish {build}")
 
 
 def _locate_failure(executed: Path, cell_index: int) -> dict:
@@ -186,6 +209,33 @@ def _locate_failure(executed: Path, cell_index: int) -> dict:
 
 def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _line_progress_engine() -> str:
+    """Register (once) a papermill engine that prints one line per finished cell: quiet,
+    line-based progress for CI logs, where a progress bar would be noise."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    name = "exodus-lines"
+    if name in papermill_engines._engines:
+        return name
+
+    class LineProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            original = nb_man.cell_complete
+            total = len(nb_man.nb.cells)
+
+            def cell_complete(cell, cell_index=None, **kw):
+                original(cell, cell_index=cell_index, **kw)
+                if cell.cell_type == "code":
+                    _progress(f"      cell {cell_index + 1}/{total} done")
+
+            nb_man.cell_complete = cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(name, LineProgressEngine)
+    return name
 
 
 def run(
@@ -216,6 +266,7 @@ def run(
     version = f"{study}-{now:%Y%m%d}-{vhash[:12]}"
     study_dir = root / study
     study_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(study_dir)
     existing = _existing(study_dir, vhash)
     if existing is not None and not force:
         write_index(root)
@@ -245,6 +296,7 @@ def run(
                 str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(ROOT),
                 execution_timeout=cell_timeout, progress_bar=interactive, log_output=False,
                 request_save_on_cell_execute=False,
+                engine_name=None if interactive else _line_progress_engine(),
             )
             results.append({"notebook": nb.name, "status": "complete", "seconds": round(time.perf_counter() - t0, 1)})
             _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: done in {time.perf_counter() - t0:.1f}s")
@@ -259,7 +311,7 @@ def run(
             _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: FAILED in cell {failure['cell_index']} "
                       f"({failure.get('cell_source', '')!r}): {failure['error']}")
             break
-        normalise_notebook(out)
+        normalise_notebook(out, build)
 
     status = "failed" if failure else "complete"
     manifest = {
@@ -285,6 +337,7 @@ def run(
     except Exception as exc:  # rendering failed: keep the run, marked failed
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
+    manifest["headline"] = headline_estimates(build)
     manifest["outputs"] = [
         {"path": str(p.relative_to(build)), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"
@@ -293,10 +346,7 @@ def run(
     (build / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
     if status == "complete":
-        final = study_dir / version
-        if final.exists():  # forced rerun of an identical version: keep the old, add a suffix
-            final = study_dir / f"{version}-{uuid.uuid4().hex[:6]}"
-        build.rename(final)
+        final = _publish(build, study_dir / version)
         message = f"report written to {final}"
     else:
         final = study_dir / "failed" / f"{version}-{now:%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -311,67 +361,50 @@ def run(
 
 
 def _write_pages(build: Path, manifest: dict) -> None:
-    """Per-notebook HTML pages and the version's landing page."""
-    nav = [("All versions", "../../index.html"), ("Overview", "index.html")]
-    nav += [(r["notebook"].removesuffix(".ipynb"), r["notebook"].replace(".ipynb", ".html"))
-            for r in manifest["notebooks"]]
+    """The version's single self-contained report page (``index.html``)."""
+    sections = []
     for r in manifest["notebooks"]:
         nb = build / "notebooks" / r["notebook"]
-        if not nb.exists():
-            continue
-        body = pages.notebook_body(nb)
-        html_name = r["notebook"].replace(".ipynb", ".html")
-        (build / html_name).write_text(
-            pages.page(f"{manifest['version']} · {r['notebook']}", body, nav=nav,
-                       synthetic=manifest["synthetic"], charts="exodus-chart" in body, toggle=True),
-            encoding="utf-8",
-        )
-    (build / "index.html").write_text(landing_page(build, manifest, nav), encoding="utf-8")
+        if nb.exists():
+            sections.append((r["notebook"].removesuffix(".ipynb"), pages.notebook_body(nb)))
+    files = {
+        "figures": sorted(p.name for p in (build / "figures").glob("*")) if (build / "figures").exists() else [],
+        "tables": sorted(p.name for p in (build / "tables").glob("*.csv")) if (build / "tables").exists() else [],
+    }
+    (build / "index.html").write_text(pages.report_page(manifest, sections, files), encoding="utf-8")
 
 
-def landing_page(build: Path, m: dict, nav: list[tuple[str, str]]) -> str:
-    import html
-
-    status = m["status"]
-    parts = [f"<h1>Exodus report {html.escape(m['version'])}</h1>",
-             f"<p>Study <b>{html.escape(m['study'])}</b>: {html.escape(m['title'])}. "
-             f"Status: <span class='status-{status}'>{status}</span>. Created {html.escape(m['created_utc'])} (UTC).</p>"]
-    if m.get("failure"):
-        f = m["failure"]
-        parts.append(f"<p class='status-failed'>Failed in {html.escape(str(f.get('notebook')))} "
-                     f"cell {html.escape(str(f.get('cell_index')))}: {html.escape(str(f.get('error')))}</p>")
-    parts.append(pages.rows_table(
-        [{**r, "page": r["notebook"].replace(".ipynb", ".html")} for r in m["notebooks"]],
-        ["notebook", "status", "seconds"], "Notebooks", links={"notebook": "page"}))
-    parts.append(pages.kv_table(m["parameters"], "Parameters"))
-    parts.append(pages.rows_table(m["sources"], ["name", "licence", "url", "detail"], "Data sources (provenance)"))
-    parts.append(pages.rows_table(m["inputs"], ["name", "bytes", "sha256"], "Input files (copies in inputs/)"))
-    g = m["git"]
-    parts.append(pages.kv_table({"git commit": g.get("commit"), "uncommitted changes": g.get("dirty"),
-                                 "code fingerprint": m["code_fingerprint"], "version hash": m["version_hash"],
-                                 "python": m["environment"]["python"], "platform": m["environment"]["platform"],
-                                 **m["environment"]["packages"]}, "Code and environment"))
-    figs = sorted(p.name for p in (build / "figures").glob("*.svg")) if (build / "figures").exists() else []
-    tabs = sorted(p.name for p in (build / "tables").glob("*.csv")) if (build / "tables").exists() else []
-    parts.append("<h2>Files</h2><p>Figures (Vega-Lite JSON, SVG, PNG): "
-                 + ", ".join(f"<a href='figures/{html.escape(f)}'>{html.escape(f)}</a>" for f in figs)
-                 + "</p><p>Tables (CSV): "
-                 + ", ".join(f"<a href='tables/{html.escape(t)}'>{html.escape(t)}</a>" for t in tabs) + "</p>")
-    return pages.page(f"Exodus report {m['version']}", "".join(parts), nav=nav, synthetic=m["synthetic"])
-
-
-def headline(version_dir: Path) -> str:
-    """Short summary of the main estimates from the summary notebook's headline table."""
+def headline_estimates(version_dir: Path) -> list[dict]:
+    """The level effects of the summary notebook's headline table (for the index and diffs)."""
     path = version_dir / "tables" / "03_summary-headline.csv"
     if not path.exists():
-        return ""
+        return []
     import polars as pl
 
     df = pl.read_csv(path)
-    return "; ".join(
-        f"{r['app_name']} {r['country'].upper()}: {r['estimate']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
-        for r in df.head(6).iter_rows(named=True)
-    )
+    return [
+        {"series": f"{r['app_name']} {r['country'].upper()}", "estimate": round(r["estimate"], 4),
+         "ci_low": round(r["ci_low"], 4), "ci_high": round(r["ci_high"], 4)}
+        for r in df.iter_rows(named=True)
+    ]
+
+
+def headline(m: dict, n: int = 4) -> str:
+    return "; ".join(f"{h['series']}: {h['estimate']:+.2f} [{h['ci_low']:+.2f}, {h['ci_high']:+.2f}]"
+                     for h in (m.get("headline") or [])[:n])
+
+
+def _manifests(root: Path) -> list[tuple[Path, dict]]:
+    found = []
+    paths = sorted(root.glob("*/*/manifest.json")) + sorted(root.glob("*/failed/*/manifest.json"))
+    for manifest in paths:
+        if any(part.startswith(".") for part in manifest.relative_to(root).parts[:-1]):
+            continue  # a build still in progress or killed: never listed
+        try:
+            found.append((manifest.parent, json.loads(manifest.read_text())))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return found
 
 
 def write_index(root: Path) -> Path:
@@ -379,26 +412,23 @@ def write_index(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        rows = []
-        for manifest in sorted(root.glob("*/*/manifest.json")) + sorted(root.glob("*/failed/*/manifest.json")):
-            try:
-                m = json.loads(manifest.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
-            rel = manifest.parent.relative_to(root)
-            rows.append({
-                "version": m.get("version"), "href": f"{rel}/index.html", "study": m.get("study"),
-                "created_utc": m.get("created_utc"), "commit": (m.get("git", {}).get("commit") or "")[:10]
-                + (" (dirty)" if m.get("git", {}).get("dirty") else ""),
-                "status": m.get("status"), "headline level effects": headline(manifest.parent),
+        versions = []
+        for directory, m in _manifests(root):
+            versions.append({
+                "version": m.get("version"),
+                "href": f"{directory.relative_to(root)}/index.html",
+                "study": m.get("study"),
+                "created_utc": m.get("created_utc"),
+                "commit": (m.get("git", {}).get("commit") or "")[:10] + (" (dirty)" if m.get("git", {}).get("dirty") else ""),
+                "status": m.get("status"),
+                "headline": headline(m),
+                "parameters": m.get("parameters", {}),
+                "inputs": {i["name"]: i["sha256"] for i in m.get("inputs", [])},
+                "estimates": {h["series"]: h["estimate"] for h in m.get("headline") or []},
             })
-        rows.sort(key=lambda r: r["created_utc"] or "", reverse=True)
-        body = ("<h1>Exodus report versions</h1><p>Every run of <code>exodus run</code> is kept; "
-                "a version is never overwritten. Failed runs are listed as failed.</p>"
-                + pages.rows_table(rows, ["version", "study", "created_utc", "commit", "status", "headline level effects"],
-                                   "Versions, newest first", links={"version": "href"}))
+        versions.sort(key=lambda r: r["created_utc"] or "", reverse=True)
         tmp = root / f".index-{uuid.uuid4().hex}.html"
-        tmp.write_text(pages.page("Exodus report versions", body), encoding="utf-8")
+        tmp.write_text(pages.index_page(versions), encoding="utf-8")
         os.replace(tmp, root / "index.html")
     return root / "index.html"
 

@@ -56,9 +56,8 @@ def open_page(browser, path: Path):
     return page, errors, external
 
 
-@pytest.mark.parametrize("name", ["01_data_overview.html", "02_its.html", "03_summary.html"])
-def test_every_chart_draws_its_marks_offline(browser, report, name):
-    page, errors, external = open_page(browser, report / name)
+def test_every_chart_draws_its_marks_offline(browser, report):
+    page, errors, external = open_page(browser, report / "index.html")
     n = page.locator("div.exodus-chart").count()
     assert n >= 1
     page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=60_000)
@@ -78,9 +77,24 @@ def test_every_chart_draws_its_marks_offline(browser, report, name):
     page.close()
 
 
-def test_landing_page_shows_provenance_without_errors(browser, report):
+def test_report_shows_parameters_and_provenance(browser, report):
     page, errors, external = open_page(browser, report / "index.html")
     text = page.inner_text("body")
-    assert "SYNTHETIC DEMO DATA" in text and "Parameters" in text and "sha256" in text.lower()
+    assert "SYNTHETIC DEMO DATA" in text
+    for heading in ("Parameters", "Provenance", "Code and environment", "Input files"):
+        assert heading in text
+    assert "sha256" in text.lower() and "intervention_date" in text
+    assert errors == [] and external == []
+    page.close()
+
+
+def test_index_compares_two_versions(browser, report):
+    other = runner.run("demo", {"post_days": "20"}, root=report.parent.parent)
+    assert other.status == "complete"
+    page, errors, external = open_page(browser, report.parent.parent / "index.html")
+    assert page.locator("table").first.inner_text().count("demo-") == 2
+    diff = page.inner_text("#diff")
+    assert "Parameters: 1 difference(s)" in diff and "post_days" in diff
+    assert "Inputs (SHA-256): identical" in diff and "Estimates" in diff
     assert errors == [] and external == []
     page.close()
