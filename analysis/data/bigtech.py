@@ -81,7 +81,9 @@ def confounders(curated: pl.DataFrame, bigtech: pl.DataFrame | None, when: date,
     """Every event within ``days`` of the intervention ``when``, from both tables, in one frame.
 
     Columns: ``source`` (curated | bigtech.fail), ``event_id`` (id or slug), ``date`` (UTC date
-    for curated rows, the site's date for bigtech.fail), ``days_from_intervention``,
+    for curated rows, the site's date for bigtech.fail), ``date_end`` (last day of a curated
+    event spread over days), ``days_from_intervention`` (signed days from ``when`` to the
+    nearest day of the event; 0 when its span covers ``when``),
     ``date_precision`` (what the date means), ``kind`` (curated kind, or the bigtech tags),
     ``event``, ``url``.  A curated event spread over days counts if any of its days is within
     the window.  Sorted by date.
@@ -92,6 +94,7 @@ def confounders(curated: pl.DataFrame, bigtech: pl.DataFrame | None, when: date,
         pl.lit("curated").alias("source"),
         "event_id",
         pl.col("date_utc").alias("date"),
+        end.alias("date_end"),
         pl.lit("UTC day").alias("date_precision"),
         "kind",
         "event",
@@ -104,15 +107,20 @@ def confounders(curated: pl.DataFrame, bigtech: pl.DataFrame | None, when: date,
                 pl.lit("bigtech.fail").alias("source"),
                 pl.col("slug").alias("event_id"),
                 "date",
+                pl.col("date").alias("date_end"),
                 pl.lit("site date (local, +-1 day in UTC)").alias("date_precision"),
                 pl.col("tags").list.join(";").alias("kind"),
                 pl.col("title").alias("event"),
                 "url",
             )
         )
+    to_start = (pl.col("date") - pl.lit(when)).dt.total_days()
+    to_end = (pl.col("date_end") - pl.lit(when)).dt.total_days()
+    gap = pl.when(to_start > 0).then(to_start).when(to_end < 0).then(to_end).otherwise(0)
     return (
         pl.concat(parts)
-        .with_columns((pl.col("date") - pl.lit(when)).dt.total_days().alias("days_from_intervention"))
-        .select("source", "event_id", "date", "days_from_intervention", "date_precision", "kind", "event", "url")
+        .with_columns(gap.alias("days_from_intervention"))
+        .select("source", "event_id", "date", "date_end", "days_from_intervention", "date_precision", "kind",
+                "event", "url")
         .sort("date", "source", "event_id")
     )
