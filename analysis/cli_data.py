@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.errors import InputError
+from analysis.paths import DATA
 
 
 def _csv(text: str) -> list[str]:
@@ -82,7 +83,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
             raise InputError(f"exodus data lock needs --{' --'.join(missing)} (or --study NAME)")
         req = Request(_csv(args.stores), _csv(args.countries), _csv(args.charts), args.start, args.end,
                       args.rule or "nearest:12")
-        out = Path(args.out) if args.out else Path("data/locks") / f"app-rankings-{args.start}-{args.end}.json"
+        out = Path(args.out) if args.out else DATA / "locks" / f"app-rankings-{args.start}-{args.end}.json"
     if out.exists() and not args.force:
         old = read_lock(out)
         raise InputError(f"{out} already exists ({len(old.entries)} entries, "
@@ -106,8 +107,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.data import fetch
     from analysis.data.remote import Http
+    from analysis.studies import ARCHIVE_STUDIES
 
-    lock = Path(args.lock)
+    lock = Path(args.lock) if args.lock else ARCHIVE_STUDIES["jan2021"].lock
     fetch.require_lock(lock)
     res = fetch.fetch(lock, http=Http(max_wait=args.max_wait), rule=args.daily,
                       out=Path(args.out) if args.out else None)
@@ -150,7 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lk.set_defaults(func=_cmd_lock)
 
     f = dsub.add_parser("fetch", help="download and verify exactly the locked files, then build the panel")
-    f.add_argument("--lock", default="data/locks/jan2021.json", help="lock file (default data/locks/jan2021.json)")
+    f.add_argument("--lock", help="lock file (default: the jan2021 study's, data/locks/jan2021.json)")
     f.add_argument("--daily", default="nearest:12", metavar="RULE", help="hourly -> daily rule (nearest:H, best, median)")
     f.add_argument("--out", help="panel parquet (default: in the cache, keyed by the lock's hash)")
     f.add_argument("--max-wait", type=float, default=3600, help="longest rate-limit wait in seconds")

@@ -478,3 +478,37 @@ def test_jan2021_loads_from_verified_local_files_with_provenance(archive, tmp_pa
     assert src["licence"] == "none stated" and src["url"] == ar.REPO_URL
     assert src["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() and src["lock"].endswith("jan2021.json")
     assert set(data.inputs) == {"jan2021.json", "events_jan2021.csv"}  # the lock, not copies of the files
+
+
+def test_cli_fetch_without_a_lock_exits_2_naming_the_lock_command(archive, capsys):
+    assert main(["data", "fetch"]) == 2  # default: the jan2021 lock, absent here
+    err = capsys.readouterr().err
+    assert "jan2021.json not found" in err and "exodus data lock" in err
+
+
+def test_cli_lock_for_a_study_uses_its_request_and_lock_path(archive, tmp_path, capsys):
+    # the jan2021 window starts on 2020-10-10; the fake archive only has January 2021 commits
+    code = main(["data", "lock", "--study", "jan2021"])
+    err = capsys.readouterr().err
+    assert code == 2 and "empty window" in err
+    assert {r.args["path"] for r in archive.log} >= {IOS, GP}
+    assert not (tmp_path / "locks" / "jan2021.json").exists()
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
+    import io
+
+    from analysis.data.lock import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    plain, tty = io.StringIO(), Tty()
+    for stream in (plain, tty):
+        p = Progress(2, "lock", stream=stream)
+        p.note("a: 5 commits")
+        p.step()
+        p.close()
+    assert plain.getvalue() == "lock: [0/2] a: 5 commits\n"
+    assert "\r" in tty.getvalue() and "50%" in tty.getvalue()

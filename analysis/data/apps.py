@@ -3,11 +3,12 @@
 Store titles change ("Signal - Private Messenger", "Telegram Messenger") and differ by store,
 so real chart files are matched on the store's app id (iOS bundle id, Google Play package) and
 given the canonical name used by the demo, the notebooks and the reported-figures files.  An
-app not listed here keeps its store title.  The ids come from :data:`analysis.data.demo.APPS`;
-those seen in the archive's sample files (WhatsApp, Telegram, and the Play Store packages of
-Signal, Twitter, Discord, Messenger) are confirmed, the others (e.g. MeWe and Rumble on iOS) are
-the ids the apps published and are checked when a real panel is built (see ``exodus data
-convert``'s report of apps found).
+app not listed here keeps its store title.  The ids come from :data:`analysis.data.demo.APPS`.
+Those of WhatsApp, Telegram, Twitter, Discord and Messenger in both stores appear in the
+archive's sample snapshots (late 2021) and are confirmed there; the others (Signal, Parler,
+MeWe, Rumble, Element, Threema) are not in those charts and are unconfirmed until a real panel
+is built: ``exodus data convert`` lists the apps of interest it found, so a wrong id shows up as
+an app missing from every chart.
 """
 
 from __future__ import annotations
