@@ -84,3 +84,11 @@ def test_bad_rows_name_file_column_and_row(shared_data, tmp_path, old, new, colu
 def test_missing_file_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_bigtech(tmp_path / "nope.csv")
+
+
+def test_source_record_carries_licence_attribution_and_the_documented_hash(shared_data):
+    from analysis.data.bigtech import default_path, source_record
+
+    rec = source_record(default_path())
+    assert "CC BY 4.0" in rec["licence"] and "Steve Russo" in rec["licence"]
+    assert rec["sha256"] == "3133af7bff7008e14272c482049b41ae982d27132991a14d807028942276a358"  # PROVENANCE.md

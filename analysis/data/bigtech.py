@@ -19,6 +19,7 @@ import polars as pl
 
 from analysis.data.csvcheck import check_csv_structure
 from analysis.errors import DataError
+from analysis.paths import shared_data_dir
 
 COLUMNS = ("date", "date_raw", "title", "tags", "corporations", "sources", "slug", "extra_sources",
            "n_sources", "url")
@@ -75,6 +76,21 @@ def load_bigtech(path: str | Path) -> pl.DataFrame:
         .drop("_row")
         .sort("date", "slug")
     )
+
+
+def default_path() -> Path:
+    """``../shared/data/bigtech_fail_events/bigtech_fail_events.csv`` (``EXODUS_SHARED_DATA``)."""
+    return shared_data_dir() / RELATIVE_PATH
+
+
+def source_record(path: str | Path) -> dict[str, str]:
+    """Provenance row for a report's sources table (licence and attribution included)."""
+    import hashlib
+
+    data = Path(path).read_bytes()
+    return {"name": "BigTech.fail events", "licence": LICENCE, "url": SOURCE_URL,
+            "detail": f"{Path(path).name}, commit c0be504a of the site's repository; editorial, partisan selection",
+            "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def confounders(curated: pl.DataFrame, bigtech: pl.DataFrame | None, when: date, days: int) -> pl.DataFrame:

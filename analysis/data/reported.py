@@ -92,6 +92,17 @@ def load_reported_downloads(path: str | Path) -> pl.DataFrame:
                            parsed["period_end"].alias("period_end")).drop("_row").sort("record_id")
 
 
+def source_record(path: str | Path) -> dict[str, str]:
+    """Provenance row for a report's sources table."""
+    import hashlib
+
+    data = Path(path).read_bytes()
+    return {"name": f"Figures reported in the press ({Path(path).name})",
+            "licence": "facts with sources; quotes remain the publishers'",
+            "url": "each row's source_url", "detail": "sparse anchor points, vendor estimates and claims",
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def overlay_ranks(reported: pl.DataFrame, store: str, chart: str = "top_free_overall") -> pl.DataFrame:
     """Daily reported positions in one store's chart (the points to draw on trajectories).
 
