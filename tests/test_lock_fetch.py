@@ -512,3 +512,19 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
         p.close()
     assert plain.getvalue() == "lock: [0/2] a: 5 commits\n"
     assert "\r" in tty.getvalue() and "50%" in tty.getvalue()
+
+
+def test_jan2021_loads_offline_from_a_copied_cache_as_mirror(archive, tmp_path, monkeypatch):
+    import shutil
+
+    from analysis.studies import load_study
+
+    _, out = make_lock(tmp_path, name="jan2021.json")
+    do_fetch(out)
+    shutil.rmtree(tmp_path / "cache" / "app-rankings" / "panels")
+    shutil.move(tmp_path / "cache" / "app-rankings", tmp_path / "mirror")
+    monkeypatch.setenv("EXODUS_DATA_MIRROR", str(tmp_path / "mirror"))
+    archive.log.clear()
+    data = load_study("jan2021", daily_rule="nearest:12")
+    assert archive.log == [] and data.panel.height == 897
+    assert not list((tmp_path / "cache" / "app-rankings").glob("*/app_store/**/*.json"))  # mirror files not copied

@@ -228,21 +228,27 @@ def load_locked_panel(lock_path: Path, rule: str = DEFAULT_RULE, cache: Path | N
     cached = panel_cache_path(lock_path, rule, cache)
     if cached.is_file():
         return read_panel(cached)
-    missing = [(i, e) for i, e in enumerate(lock.entries, start=1)
-               if not cached_file(e, cache).is_file() and (mirror is None or from_mirror(e, mirror) is None)]
-    if missing:
+    def stop(missing: list[tuple[int, Entry]]) -> InputError:
         i, e = missing[0]
-        raise InputError(
+        return InputError(
             f"{len(missing)} of {len(lock.entries)} snapshots pinned in {lock_path} are not in {where}; "
             f"first: entry {i}, {e.label}. Run '{hint}' to download and verify them, or set "
             "EXODUS_DATA_MIRROR=<dir> to a local copy (<dir>/<commit>/<path>, or a clone of the archive)"
         )
-    frames = []
+
+    if mirror is None:  # stop at once, before reading anything
+        missing = [(i, e) for i, e in enumerate(lock.entries, start=1) if not cached_file(e, cache).is_file()]
+        if missing:
+            raise stop(missing)
+    frames, missing = [], []
     for i, e in enumerate(lock.entries, start=1):
         local = local_bytes(e, i, str(lock_path), cache, mirror)
-        if local is None:  # a cached file failed verification and was moved aside
-            raise InputError(f"entry {i} ({e.label}) failed verification locally; run '{hint}'")
-        frames.append(local[0].with_columns(pl.lit(f"{e.commit}/{e.path}").alias("_file")))
+        if local is None:  # not available, or a cached copy failed verification and was set aside
+            missing.append((i, e))
+        elif not missing:
+            frames.append(local[0].with_columns(pl.lit(f"{e.commit}/{e.path}").alias("_file")))
+    if missing:
+        raise stop(missing)
     panel = build_panel(frames, rule, str(lock_path))
     cached.parent.mkdir(parents=True, exist_ok=True)
     panel.write_parquet(cached)

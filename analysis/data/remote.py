@@ -93,7 +93,10 @@ class Http:
                 return body, hdrs
             except urllib.error.HTTPError as exc:
                 hdrs = {k.lower(): v for k, v in (exc.headers or {}).items()}
-                text = exc.read()[:300].decode("utf-8", "replace")
+                try:
+                    text = exc.read()[:300].decode("utf-8", "replace")
+                except Exception:  # the body may be gone already
+                    text = ""
                 wait = self._rate_limit_wait(exc.code, hdrs)
                 if wait is not None:
                     waits += 1
