@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("params", help="list every notebook parameter with type, default and help")
     q.add_argument("--study", default="demo")
     q.set_defaults(func=_cmd_params)
+    from analysis import cli_data; cli_data.register(sub)  # noqa: E702, I001  (exodus data ...)
     return p
 
 

@@ -196,3 +196,67 @@ def forest(effects: pl.DataFrame, term: str, synthetic: bool, alpha: float, trut
                     f"{int(round((1 - alpha) * 100))}% confidence intervals (Newey-West HAC)"
                     + ("; black ticks: true effect where a single true event is at the date" if truth else "")),
     )
+
+
+def trajectories_with_status(
+    completed: pl.DataFrame,
+    events: pl.DataFrame,
+    store: str,
+    synthetic: bool,
+    reported: pl.DataFrame | None = None,
+) -> alt.Chart:
+    """Daily rank per app and country with *why* days are empty drawn, not left blank.
+
+    ``completed`` comes from :func:`analysis.data.censoring.complete_daily`.  Observed ranks are
+    lines (reversed log axis); censored days are ticks at the chart depth ("below the chart",
+    rank > depth); days after a store removal are a shaded band (structural missingness,
+    excluded from fitting); no-snapshot days stay blank.  ``reported`` (from
+    :func:`analysis.data.reported.overlay_ranks`) adds the press-reported positions as black
+    diamonds with their sources.
+    """
+    c = completed.filter(pl.col("store") == store)
+    depth = int(c["chart_depth"].max() or 1)
+    start, end = c["date"].min(), c["date"].max()
+    apps = sorted(c["app_name"].unique().to_list())
+    color = alt.Color("app_name:N", title="app", scale=alt.Scale(domain=apps, scheme="tableau10"))
+    x = alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)")
+    y = alt.Y("rank:Q", scale=alt.Scale(type="log", reverse=True, domain=[1, depth]), title="rank (log scale)")
+    obs = _iso(with_segments(c.filter(pl.col("status") == "observed").select("date", "country", "app_name", "rank")))
+    cens = _iso(c.filter(pl.col("status") == "censored").select("date", "country", "app_name", pl.col("chart_depth").alias("rank")))
+    removed = (
+        c.filter(pl.col("removed"))
+        .group_by("country", "app_name")
+        .agg(pl.col("date").min().alias("from"), pl.col("date").max().alias("to"))
+        .with_columns(pl.col("from").dt.to_string("%Y-%m-%d"), pl.col("to").dt.to_string("%Y-%m-%d"),
+                      pl.concat_str(pl.col("app_name"), pl.lit(" removed from the store")).alias("label"))
+    )
+    charts = []
+    for country in sorted(c["country"].unique().to_list()):
+        layers = [
+            alt.Chart(obs.filter(pl.col("country") == country)).mark_line(strokeWidth=1.3).encode(
+                x=x, y=y, color=color, detail="segment:N",
+                tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N", "rank:Q"]),
+            alt.Chart(cens.filter(pl.col("country") == country)).mark_tick(thickness=1, size=6, opacity=0.5).encode(
+                x=x, y=y, color=alt.Color("app_name:N", scale=alt.Scale(domain=apps, scheme="tableau10"), legend=None),
+                tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N",
+                         alt.Tooltip("rank:Q", title="below chart depth")]),
+            _event_rules(events, start, end),
+        ]
+        rem = removed.filter(pl.col("country") == country)
+        if rem.height:
+            layers.insert(0, alt.Chart(rem).mark_rect(opacity=0.12, color="#d62728").encode(
+                x=alt.X("from:T", scale=alt.Scale(type="utc")), x2="to:T", tooltip=["label:N", "from:N", "to:N"]))
+        if reported is not None:
+            rep = _iso(reported.filter(pl.col("country") == country, pl.col("store") == store,
+                                       pl.col("date").is_between(start, end)))
+            if rep.height:
+                layers.append(alt.Chart(rep).mark_point(shape="diamond", size=60, filled=True, color="black").encode(
+                    x=x, y=y, tooltip=["app_name:N", "rank:Q", "source_url:N"]))
+        charts.append(alt.layer(*layers).properties(width=WIDTH // 2, height=180, title=country.upper())
+                      .resolve_scale(color="independent"))
+    rows = [alt.hconcat(*charts[i : i + 2]) for i in range(0, len(charts), 2)]
+    return alt.vconcat(*rows).resolve_scale(color="shared").properties(
+        title=title(f"Daily rank, {store}, with censoring and removals", synthetic,
+                    [f"Ticks at the bottom: the app was in no position of the chart (rank > {depth}, right-censored).",
+                     "Red band: after removal from the store (excluded from fitting). Diamonds: ranks reported in the press."])
+    )

@@ -2,20 +2,31 @@
 
 A study turns parameters into a :class:`StudyData`: the validated rank panel, the events, and
 the input files to record (name, bytes) with their SHA-256 in the report's manifest.
+
+Real-data studies (:data:`ARCHIVE_STUDIES`, e.g. ``jan2021``) read the app-chart archive
+through a lock file under ``data/locks/``: the panel is built only from files that are cached or
+mirrored locally and verified against the lock's SHA-256s (:mod:`analysis.data.fetch`); loading
+never touches the network.  The report records the lock (which carries every file's SHA-256),
+not copies of the third-party files, whose licence is not stated.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 
 import polars as pl
 
+from analysis.data import app_rankings as ar
 from analysis.data import demo as demo_mod
+from analysis.data.daily import DEFAULT_RULE, parse_rule
 from analysis.data.events import load_events
 from analysis.errors import InputError
-from analysis.paths import EVENTS_FILE, ROOT
+from analysis.paths import DATA, EVENTS_FILE, ROOT
 
 
 @dataclass
@@ -31,8 +42,51 @@ class StudyData:
     sources: list[dict[str, str]] = field(default_factory=list)  # provenance records
 
 
+@dataclass(frozen=True)
+class ArchiveStudy:
+    """A study on the hourly app-chart archive, pinned by a lock file."""
+
+    name: str
+    title: str
+    stores: tuple[str, ...]
+    countries: tuple[str, ...]
+    charts: tuple[str, ...]
+    start: date
+    end: date
+    rule: str = "nearest:12"  # snapshot selection in the lock (one per UTC day)
+
+    @property
+    def lock(self) -> Path:
+        """``data/locks/<name>.json`` (``EXODUS_LOCKS_DIR`` relocates the directory)."""
+        return Path(os.environ.get("EXODUS_LOCKS_DIR", DATA / "locks")) / f"{self.name}.json"
+
+    def lock_command(self) -> str:
+        rel = _rel(self.lock)
+        return (f"exodus data lock --source app-rankings --stores {','.join(self.stores)} "
+                f"--countries {','.join(self.countries)} --charts {','.join(self.charts)} "
+                f"--start {self.start} --end {self.end} --rule {self.rule} --out {rel}")
+
+    def fetch_command(self) -> str:
+        return f"exodus data fetch --lock {_rel(self.lock)}"
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the project root where it is inside it (shorter messages)."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+ARCHIVE_STUDIES = {
+    "jan2021": ArchiveStudy(
+        "jan2021",
+        "App Store and Google Play top free charts, 2020-10-10 .. 2021-03-31 (hourly archive, noon UTC)",
+        ("ios", "google_play"), ("us", "gb", "de", "fr", "in", "br"), ("top_free_overall",),
+        date(2020, 10, 10), date(2021, 3, 31),
+    ),
+}
+
 STUDIES = {
     "demo": "Synthetic demo (seeded, with known true effects); runs offline",
+    **{k: v.title for k, v in ARCHIVE_STUDIES.items()},
 }
 
 
@@ -46,12 +100,27 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_study(study: str = "demo", seed: int = demo_mod.DEFAULT_SEED) -> StudyData:
-    """Load the data of ``study``; raises :class:`InputError` for an unknown study."""
+def _events_source() -> dict[str, str]:
+    return {
+        "name": "Curated events, January 2021",
+        "licence": "facts with sources (each row cites its URL)",
+        "url": str(EVENTS_FILE.relative_to(ROOT)),
+        "detail": "written for this project from public reporting",
+    }
+
+
+def load_study(study: str = "demo", seed: int = demo_mod.DEFAULT_SEED, daily_rule: str = DEFAULT_RULE) -> StudyData:
+    """Load the data of ``study``; raises :class:`InputError` for an unknown study.
+
+    ``daily_rule`` (``nearest:H``, ``best``, ``median``; see :mod:`analysis.data.daily`) applies
+    to archive studies; the demo is daily already and ignores it.
+    """
     if study not in STUDIES:
         raise InputError(f"unknown study {study!r}; available: {sorted(STUDIES)}")
+    parse_rule(daily_rule)
+    if study in ARCHIVE_STUDIES:
+        return load_archive_study(ARCHIVE_STUDIES[study], daily_rule)
     events = load_events(EVENTS_FILE)
-    events_rel = str(EVENTS_FILE.relative_to(ROOT))
     d = demo_mod.generate_demo(seed=seed)
     return StudyData(
         name="demo",
@@ -74,11 +143,53 @@ def load_study(study: str = "demo", seed: int = demo_mod.DEFAULT_SEED) -> StudyD
                 "url": "analysis/data/demo.py",
                 "detail": f"generate_demo(seed={seed}); calibrated to reported ranks cited in the module",
             },
+            _events_source(),
+        ],
+    )
+
+
+def load_archive_study(spec: ArchiveStudy, daily_rule: str = DEFAULT_RULE) -> StudyData:
+    """A real-data study from its lock and locally available, verified files (never the network).
+
+    Stops at once with an :class:`InputError` naming ``exodus data fetch`` and
+    ``EXODUS_DATA_MIRROR`` when the lock or its files are not available offline.
+    """
+    from analysis.data import fetch
+
+    lock_path = spec.lock
+    if not lock_path.exists():
+        raise InputError(
+            f"study {spec.name!r} uses real app-chart snapshots pinned by {_rel(lock_path)}, "
+            "which does not exist yet, so there is nothing to load offline. With network access (GITHUB_TOKEN "
+            f"recommended): '{spec.lock_command()}', then '{spec.fetch_command()}'. Offline: set "
+            "EXODUS_DATA_MIRROR=<dir> to a local copy of the archive (a git clone, or files as "
+            "<dir>/<commit>/<path>); 'exodus data lock' then lists commits from the clone without the API. "
+            "The synthetic demo runs offline: exodus run --study demo"
+        )
+    panel = fetch.load_locked_panel(lock_path, daily_rule, fetch_hint=spec.fetch_command())
+    panel = panel.filter(pl.col("date").is_between(spec.start, spec.end))
+    lock_bytes = lock_path.read_bytes()
+    lock = fetch.read_lock(lock_path)
+    rel = _rel(lock_path)
+    return StudyData(
+        name=spec.name,
+        title=spec.title,
+        synthetic=False,
+        panel=panel,
+        events=load_events(EVENTS_FILE),
+        chart_depth=int(panel["chart_depth"].max()),
+        inputs={lock_path.name: lock_bytes, "events_jan2021.csv": EVENTS_FILE.read_bytes()},
+        sources=[
             {
-                "name": "Curated events, January 2021",
-                "licence": "facts with sources (each row cites its URL)",
-                "url": events_rel,
-                "detail": "written for this project from public reporting",
+                "name": "App-store top charts, hourly git-scraping archive",
+                "licence": ar.LICENCE,
+                "url": ar.REPO_URL,
+                "detail": (f"{len(lock.entries)} snapshot files pinned by commit and SHA-256 in the lock "
+                           f"{rel} (rule {lock.request.rule}, daily rule {daily_rule}); ranks = positions "
+                           "in each file, chart depth = entries; files are not copied into reports"),
+                "lock": rel,
+                "sha256": sha256(lock_bytes),
             },
+            _events_source(),
         ],
     )

@@ -28,7 +28,8 @@ def test_same_seed_gives_identical_panel(demo):
 
 def test_panel_has_the_documented_shape(demo):
     p = demo.panel
-    assert p.columns == ["date", "store", "country", "chart", "app_id", "app_name", "rank"]
+    assert p.columns == ["date", "store", "country", "chart", "app_id", "app_name", "rank", "chart_depth"]
+    assert set(p["chart_depth"].unique()) == {CHART_DEPTH}
     assert p["date"].min() == date(2020, 10, 1) and p["date"].max() == date(2021, 3, 31)
     assert set(p["store"].unique()) == {"ios", "google_play"}
     assert set(p["country"].unique()) == {"us", "gb", "de", "fr", "in", "br"}

@@ -14,8 +14,8 @@ Model of the latent log-rank of series s = (app, country, store) on day t::
     u[s,t]  = rho * u[s,t-1] + e[s,t],   e ~ N(0, sigma^2)
 
 The observed rank is ``max(1, round(exp(y*)))``, ties broken so that ranks in a chart are
-distinct; a series has no row on a day where that rank exceeds the chart depth (200), and no
-rows after its app was removed from the store.  True effects are changes in the *latent*
+distinct; a series has no row on a day where that rank exceeds the chart depth (200, carried in
+the panel's ``chart_depth`` column), and no rows after its app was removed from the store.  True effects are changes in the *latent*
 log-rank (negative = climbing the chart); where the latent rank goes beyond 1 or the chart
 depth, the observed series cannot show the full effect.
 
@@ -302,7 +302,8 @@ def generate_demo(
             (pl.col("_i") + (pl.col("r0") - pl.col("_i")).cum_max().over("date", "store", "country")).alias("rank")
         )
         .filter(pl.col("rank") <= CHART_DEPTH)
-        .select(list(SCHEMA))
+        .with_columns(pl.lit(CHART_DEPTH, dtype=pl.Int64).alias("chart_depth"))
+        .select(*SCHEMA, "chart_depth")
     )
     return DemoData(
         panel=validate_panel(panel, source=f"synthetic demo (seed {seed})"),

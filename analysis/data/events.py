@@ -2,7 +2,9 @@
 
 Dates are UTC days (``date_utc``, optionally ``date_end_utc`` for an event spread over days);
 ``local_date`` and ``local_tz`` keep the date where it happened, because a US-evening event
-falls on the next UTC day and so after a noon-UTC chart snapshot of its local day.
+falls on the next UTC day and so after a noon-UTC chart snapshot of its local day.  An optional
+``local_time`` column (``HH:MM`` on the local clock) pins the instant where it is known; see
+:mod:`analysis.data.timing` for the first daily snapshot an event can affect.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ COLUMNS = (
     "event_id", "date_utc", "date_end_utc", "local_date", "local_tz", "event", "kind",
     "platform", "store", "source_url", "note",
 )
+OPTIONAL_COLUMNS = ("local_time",)
 
 
 def load_events(path: str | Path = EVENTS_FILE) -> pl.DataFrame:
@@ -41,7 +44,8 @@ def load_events(path: str | Path = EVENTS_FILE) -> pl.DataFrame:
         raise DataError(f"missing column(s) {missing}; expected {list(COLUMNS)}", file=src)
     if raw.height == 0:
         raise DataError("the events table has no rows", file=src)
-    df = raw.select(COLUMNS).with_row_index("_row", offset=1)
+    optional = [c for c in OPTIONAL_COLUMNS if c in raw.columns]
+    df = raw.select(*COLUMNS, *optional).with_row_index("_row", offset=1)
 
     def fail(column: str, mask: pl.Expr, message: str) -> None:
         hit = df.filter(mask).head(1)
@@ -61,6 +65,10 @@ def load_events(path: str | Path = EVENTS_FILE) -> pl.DataFrame:
         (pl.col("local_date") - pl.col("date_utc")).dt.total_days().abs() > 1,
         "local_date is more than one day from date_utc",
     )
+    if "local_time" in optional:
+        fail("local_time", pl.col("local_time").is_not_null()
+             & pl.col("local_time").str.strptime(pl.Time, "%H:%M", strict=False).is_null(),
+             "local_time is not HH:MM (24-hour local clock)")
     fail("kind", ~pl.col("kind").is_in(KINDS), f"unknown kind; expected one of {KINDS}")
     fail("store", pl.col("store").is_not_null() & ~pl.col("store").is_in(STORES), f"unknown store; expected one of {STORES}")
     fail("source_url", ~pl.col("source_url").str.contains(r"^https?://[^\s/]+\.[^\s]+$"), "source_url is not an http(s) URL")

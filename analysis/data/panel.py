@@ -2,7 +2,14 @@
 
 One row per (date, store, country, chart, app_id) observed in a chart. An app absent from a
 chart on a day has no row: it ranked below the chart depth (right-censored), it is never
-imputed.
+imputed (:mod:`analysis.data.censoring` makes the censoring explicit on a daily grid).
+
+Two optional columns travel with the panel when known and are validated when present:
+
+- ``chart_depth``: the number of entries in that chart on that day (constant within a chart-day,
+  at least the largest rank).  Absent from a chart means rank > ``chart_depth``.
+- ``snapshot_utc``: the UTC time of the snapshot the day's ranks come from; null for a daily
+  aggregate of several snapshots (best or median rank), whose ranks need not be distinct.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from analysis.data.csvcheck import check_csv_structure
 from analysis.errors import DataError
 
 STORES = ("ios", "google_play")
-CHARTS = ("top_free_overall",)
+CHARTS = ("top_free_overall", "top_paid_overall", "top_grossing_overall")
 KEY = ("date", "store", "country", "chart", "app_id")
 SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
@@ -26,6 +33,11 @@ SCHEMA: dict[str, pl.DataType] = {
     "app_name": pl.String(),
     "rank": pl.Int64(),
 }
+OPTIONAL: dict[str, pl.DataType] = {
+    "chart_depth": pl.Int64(),
+    "snapshot_utc": pl.Datetime("us", "UTC"),
+}
+CHART_DAY = ("date", "store", "country", "chart")
 
 
 def _check_unique(df: pl.DataFrame, key: list[str], column: str, source: str, what: str) -> None:
@@ -79,7 +91,8 @@ def validate_panel(raw: pl.DataFrame, source: str = "<panel>") -> pl.DataFrame:
         )
     if raw.height == 0:
         raise DataError("the panel has no rows", file=source)
-    df = raw.select(list(SCHEMA)).with_row_index("_row", offset=1)
+    optional = [c for c in OPTIONAL if c in raw.columns]
+    df = raw.select(list(SCHEMA) + optional).with_row_index("_row", offset=1)
 
     def fail(column: str, mask: pl.Expr, message: str) -> None:
         hit = df.filter(mask).head(1)
@@ -117,7 +130,43 @@ def validate_panel(raw: pl.DataFrame, source: str = "<panel>") -> pl.DataFrame:
     )
 
     df = df.with_columns(pl.col("_date").alias("date"), pl.col("_rankf").cast(pl.Int64).alias("rank"))
+    if "chart_depth" in optional:
+        d = pl.col("chart_depth").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        df = df.with_columns(d.alias("_depthf"))
+        fail("chart_depth", pl.col("_depthf").is_null(), "chart_depth is not a number")
+        fail("chart_depth", pl.col("_depthf") != pl.col("_depthf").round(0), "chart_depth is not an integer")
+        fail("chart_depth", pl.col("_depthf") < pl.col("_rankf"),
+             "rank is larger than the chart depth (the chart cannot list it)")
+        fail("chart_depth", pl.col("_depthf").n_unique().over(list(CHART_DAY)) > 1,
+             "chart_depth differs within one chart on one day")
+        df = df.with_columns(pl.col("_depthf").cast(pl.Int64).alias("chart_depth"))
+    if "snapshot_utc" in optional:
+        df = df.with_columns(_as_utc(df["snapshot_utc"], source))
+        fail("snapshot_utc", pl.col("snapshot_utc").is_not_null()
+             & (pl.col("snapshot_utc").dt.date() != pl.col("date")),
+             "snapshot_utc is not on the row's (UTC) date")
     _check_unique(df, list(KEY), "app_id", source, "duplicate key (date, store, country, chart, app_id)")
-    _check_unique(df, ["date", "store", "country", "chart", "rank"], "rank", source,
+    # Ranks are distinct within one snapshot; daily aggregates (snapshot_utc null) may tie.
+    single = df.filter(pl.col("snapshot_utc").is_not_null()) if "snapshot_utc" in optional else df
+    _check_unique(single, ["date", "store", "country", "chart", "rank"], "rank", source,
                   "two apps hold the same rank in one chart on one day")
-    return df.select(list(SCHEMA)).cast(SCHEMA).sort(list(KEY))
+    schema = {**SCHEMA, **{c: OPTIONAL[c] for c in optional}}
+    return df.select(list(schema)).cast(schema).sort(list(KEY))
+
+
+def _as_utc(col: pl.Series, source: str) -> pl.Series:
+    """``snapshot_utc`` as a UTC datetime: ISO strings (``Z`` or an offset) or datetimes."""
+    dtype = col.dtype
+    if isinstance(dtype, pl.Datetime):
+        out = col.dt.replace_time_zone("UTC") if dtype.time_zone is None else col.dt.convert_time_zone("UTC")
+        return out.dt.cast_time_unit("us")
+    if col.null_count() == col.len():
+        return col.cast(pl.Datetime("us", "UTC"))
+    text = col.cast(pl.String)
+    parsed = text.str.to_datetime(time_zone="UTC", strict=False, time_unit="us")
+    bad = parsed.is_null() & text.is_not_null()
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise DataError("unparseable snapshot_utc (expected ISO 8601 with Z or an offset)",
+                        file=source, column="snapshot_utc", row=i + 1, value=text[i])
+    return parsed.alias("snapshot_utc")

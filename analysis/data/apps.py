@@ -1,0 +1,41 @@
+"""The apps the study follows: one canonical name per app across stores and sources.
+
+Store titles change ("Signal - Private Messenger", "Telegram Messenger") and differ by store,
+so real chart files are matched on the store's app id (iOS bundle id, Google Play package) and
+given the canonical name used by the demo, the notebooks and the reported-figures files.  An
+app not listed here keeps its store title.  The ids come from :data:`analysis.data.demo.APPS`.
+Those of WhatsApp, Telegram, Twitter, Discord and Messenger in both stores appear in the
+archive's sample snapshots (late 2021) and are confirmed there; the others (Signal, Parler,
+MeWe, Rumble, Element, Threema) are not in those charts and are unconfirmed until a real panel
+is built: ``exodus data convert`` lists the apps of interest it found, so a wrong id shows up as
+an app missing from every chart.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analysis.data.demo import APPS
+
+# (store, app id) -> canonical name
+APP_IDS: dict[tuple[str, str], str] = {
+    **{("ios", ids[0]): name for name, ids in APPS.items()},
+    **{("google_play", ids[1]): name for name, ids in APPS.items()},
+}
+
+
+def ids_frame() -> pl.DataFrame:
+    """:data:`APP_IDS` as a frame (store, app_id, canonical)."""
+    return pl.DataFrame(
+        [{"store": s, "app_id": i, "canonical": n} for (s, i), n in APP_IDS.items()],
+        schema={"store": pl.String, "app_id": pl.String, "canonical": pl.String},
+    )
+
+
+def canonical_names(frame: pl.DataFrame, title: str = "app_name") -> pl.DataFrame:
+    """Replace ``app_name`` by the canonical name where (store, app_id) is a known app."""
+    return (
+        frame.join(ids_frame(), on=["store", "app_id"], how="left")
+        .with_columns(pl.coalesce("canonical", title).alias("app_name"))
+        .drop("canonical")
+    )

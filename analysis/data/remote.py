@@ -1,0 +1,194 @@
+"""HTTP for the archive connector: the GitHub REST API (commit listings) and raw file URLs.
+
+Standard library only (urllib).  What it takes care of:
+
+- Base URLs are injectable (``EXODUS_GITHUB_API``, ``EXODUS_RAW_BASE``) so tests run against a
+  local server and a mirror of the API can be used.
+- ``GITHUB_TOKEN`` (optional) is sent to the API only: 5,000 instead of 60 calls an hour.
+- Rate limits (403/429 with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``, or
+  ``Retry-After``): wait and retry when the wait is at most ``max_wait`` seconds, otherwise stop
+  with :class:`RateLimited` saying when the limit resets (callers save progress first).
+- Server errors and dropped connections are retried a few times with backoff; a body shorter
+  than its ``Content-Length`` (a truncated download) is never returned.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from analysis.errors import ExodusError
+
+DEFAULT_API = "https://api.github.com"
+DEFAULT_RAW = "https://raw.githubusercontent.com"
+USER_AGENT = "exodus-research-package (+https://github.com/Price-of-Privacy-in-Digital-Markets/app-rankings reader)"
+
+
+class RemoteError(ExodusError):
+    """The remote source could not deliver (network, server, rate limit); exit code 1.
+
+    Not bad input: rerunning later, with a token, or with a mirror can succeed.
+    """
+
+    exit_code = 1
+
+
+class RateLimited(RemoteError):
+    def __init__(self, message: str, reset_at: float | None = None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+def api_base() -> str:
+    return os.environ.get("EXODUS_GITHUB_API", DEFAULT_API).rstrip("/")
+
+
+def raw_base() -> str:
+    return os.environ.get("EXODUS_RAW_BASE", DEFAULT_RAW).rstrip("/")
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Http:
+    """A small HTTP client with the retry and rate-limit rules above (clock injectable)."""
+
+    token: str | None = field(default_factory=lambda: os.environ.get("GITHUB_TOKEN") or None)
+    max_wait: float = 3600.0
+    retries: int = 3
+    timeout: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], float] = time.time
+    log: Callable[[str], None] = _stderr
+    api: str = field(default_factory=api_base)
+
+    def get(self, url: str) -> tuple[bytes, dict[str, str]]:
+        """GET ``url``; returns (body, headers with lower-case names)."""
+        headers = {"User-Agent": USER_AGENT}
+        if url.startswith(self.api):
+            headers["Accept"] = "application/vnd.github+json"
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+        attempt, waits = 0, 0
+        while True:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=self.timeout) as r:
+                    hdrs = {k.lower(): v for k, v in r.headers.items()}
+                    body = r.read()
+                expected = hdrs.get("content-length")
+                if expected is not None and expected.isdigit() and int(expected) != len(body):
+                    raise http.client.IncompleteRead(body, int(expected) - len(body))
+                return body, hdrs
+            except urllib.error.HTTPError as exc:
+                hdrs = {k.lower(): v for k, v in (exc.headers or {}).items()}
+                try:
+                    text = exc.read()[:300].decode("utf-8", "replace")
+                except Exception:  # the body may be gone already
+                    text = ""
+                wait = self._rate_limit_wait(exc.code, hdrs)
+                if wait is not None:
+                    waits += 1
+                    reset = self.now() + wait
+                    when = datetime.fromtimestamp(reset, UTC).strftime("%H:%M:%S UTC")
+                    if wait > self.max_wait or waits > 5:
+                        raise RateLimited(
+                            f"GitHub API rate limit reached (HTTP {exc.code}); it resets at {when} "
+                            f"(in {wait:.0f} s). Rerun the same command then to resume"
+                            + ("" if self.token else ", or set GITHUB_TOKEN for 5,000 calls an hour"),
+                            reset,
+                        ) from None
+                    self.log(f"rate limit reached; waiting {wait:.0f} s until {when} (Ctrl-C stops; progress is saved)")
+                    self.sleep(wait)
+                    continue
+                if exc.code >= 500 and attempt < self.retries:
+                    attempt += 1
+                    self.sleep(2.0**attempt)
+                    continue
+                if exc.code == 404:
+                    raise RemoteError(f"not found (HTTP 404): {url}") from None
+                raise RemoteError(f"HTTP {exc.code} from {url}: {text.strip()}") from None
+            except (http.client.IncompleteRead, ConnectionError, TimeoutError) as exc:
+                if attempt < self.retries:
+                    attempt += 1
+                    self.sleep(2.0**attempt)
+                    continue
+                what = ("truncated download: the connection closed before the whole file arrived"
+                        if isinstance(exc, http.client.IncompleteRead) else f"connection failed: {exc}")
+                raise RemoteError(f"{what} ({url}, {self.retries + 1} attempts); nothing was written") from None
+            except urllib.error.URLError as exc:
+                raise RemoteError(
+                    f"cannot reach {url}: {exc.reason}. Offline? Set EXODUS_DATA_MIRROR=<dir> to read "
+                    "the same files from a local copy"
+                ) from None
+
+    def _rate_limit_wait(self, code: int, hdrs: dict[str, str]) -> float | None:
+        """Seconds to wait if the response is a rate-limit refusal, else None."""
+        if code not in (403, 429):
+            return None
+        if "retry-after" in hdrs:
+            try:
+                return max(float(hdrs["retry-after"]), 1.0)
+            except ValueError:
+                return 60.0
+        if hdrs.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in hdrs:
+            try:
+                return max(float(hdrs["x-ratelimit-reset"]) - self.now(), 0.0) + 1.0
+            except ValueError:
+                return 60.0
+        return 60.0 if code == 429 else None
+
+    def get_json(self, url: str) -> tuple[object, dict[str, str]]:
+        body, hdrs = self.get(url)
+        try:
+            return json.loads(body), hdrs
+        except json.JSONDecodeError as exc:
+            raise RemoteError(f"not JSON from {url}: {exc.msg}") from None
+
+
+def next_link(link_header: str | None) -> str | None:
+    """The ``rel="next"`` URL of a GitHub ``Link`` header, if any."""
+    for part in (link_header or "").split(","):
+        m = re.search(r'<([^>]+)>\s*;\s*rel="next"', part)
+        if m:
+            return m.group(1)
+    return None
+
+
+def commits_url(api: str, repo: str, path: str, since: str, until: str, per_page: int = 100) -> str:
+    """First page of the commits that touched ``path`` between ``since`` and ``until`` (ISO Z)."""
+    q = urllib.parse.urlencode({"path": path, "since": since, "until": until, "per_page": per_page})
+    return f"{api}/repos/{repo}/commits?{q}"
+
+
+def raw_url(raw: str, repo: str, commit: str, path: str) -> str:
+    return f"{raw}/{repo}/{commit}/{urllib.parse.quote(path)}"
+
+
+def parse_commits(payload: object, url: str) -> list[tuple[str, str]]:
+    """(sha, committer time as ISO Z) from one page of ``GET /repos/{repo}/commits``."""
+    if not isinstance(payload, list):
+        msg = payload.get("message") if isinstance(payload, dict) else None
+        raise RemoteError(f"unexpected commit listing from {url}: {msg or type(payload).__name__}")
+    out = []
+    for item in payload:
+        try:
+            sha = item["sha"]
+            when = (item["commit"].get("committer") or item["commit"]["author"])["date"]
+        except (KeyError, TypeError, AttributeError):
+            raise RemoteError(f"commit listing from {url} has an entry without sha or date") from None
+        if not re.fullmatch(r"[0-9a-f]{40}", str(sha)):
+            raise RemoteError(f"commit listing from {url} has a malformed sha {sha!r}")
+        out.append((sha, str(when)))
+    return out
