@@ -117,6 +117,12 @@ def environment() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
 
 
+def load_run_data(values: dict) -> StudyData:
+    """The study's data exactly as the notebooks will load it."""
+    return load_study(values["study"], seed=values["seed"], daily_rule=values["daily_rule"],
+                      panel_file=values["panel_file"], events_file=values["events_file"])
+
+
 def validate_values(values: dict, data: StudyData) -> None:
     """Check parameter values against the data before any notebook runs (fail fast, exit 2)."""
     try:
@@ -257,7 +263,7 @@ def run(
         raise ParameterError("give the study with --study, not -p study=...")
     overrides["study"] = study
     values = params_mod.resolve(specs, overrides)
-    data = load_study(values["study"], seed=values["seed"])
+    data = load_run_data(values)
     validate_values(values, data)
 
     inputs = {name: sha256(blob) for name, blob in sorted(data.inputs.items())}
@@ -438,7 +444,7 @@ def check_inputs_only(study: str, overrides: dict[str, str]) -> dict:
     """Resolve and validate parameters without running anything (used by tests and the CLI)."""
     specs = params_mod.collect(notebooks())
     values = params_mod.resolve(specs, {**overrides, "study": study})
-    data = load_study(values["study"], seed=values["seed"])
+    data = load_run_data(values)
     validate_values(values, data)
     return values
 

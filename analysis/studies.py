@@ -86,6 +86,7 @@ ARCHIVE_STUDIES = {
 
 STUDIES = {
     "demo": "Synthetic demo (seeded, with known true effects); runs offline",
+    "custom": "Your own rank panel (CSV or parquet) given with -p panel_file=PATH",
     **{k: v.title for k, v in ARCHIVE_STUDIES.items()},
 }
 
@@ -109,17 +110,70 @@ def _events_source() -> dict[str, str]:
     }
 
 
-def load_study(study: str = "demo", seed: int = demo_mod.DEFAULT_SEED, daily_rule: str = DEFAULT_RULE) -> StudyData:
+def load_study(
+    study: str = "demo",
+    seed: int = demo_mod.DEFAULT_SEED,
+    daily_rule: str = DEFAULT_RULE,
+    panel_file: str = "",
+    events_file: str = "",
+) -> StudyData:
     """Load the data of ``study``; raises :class:`InputError` for an unknown study.
 
     ``daily_rule`` (``nearest:H``, ``best``, ``median``; see :mod:`analysis.data.daily`) applies
-    to archive studies; the demo is daily already and ignores it.
+    to archive studies; the demo is daily already and ignores it.  ``panel_file`` is the data of
+    the ``custom`` study (and only of it); ``events_file`` replaces the curated events table in
+    any study.  Both are validated, and their exact bytes are recorded as inputs.
     """
     if study not in STUDIES:
         raise InputError(f"unknown study {study!r}; available: {sorted(STUDIES)}")
     parse_rule(daily_rule)
-    if study in ARCHIVE_STUDIES:
-        return load_archive_study(ARCHIVE_STUDIES[study], daily_rule)
+    if panel_file and study != "custom":
+        raise InputError(f"panel_file is the data of the 'custom' study; run 'exodus run --study custom -p panel_file={panel_file}' (study {study!r} has its own data)")
+    if study == "custom":
+        data = load_custom_study(panel_file)
+    elif study in ARCHIVE_STUDIES:
+        data = load_archive_study(ARCHIVE_STUDIES[study], daily_rule)
+    else:
+        data = _load_demo(seed)
+    if events_file:
+        path = Path(events_file)
+        data.events = load_events(path)
+        data.inputs.pop("events_jan2021.csv", None)
+        data.inputs[f"events-{path.name}"] = path.read_bytes()
+        data.sources = [s for s in data.sources if s["name"] != _events_source()["name"]] + [{
+            "name": "Events table given with events_file", "licence": "as stated by its author",
+            "url": str(path), "detail": "replaces the curated events table", "sha256": sha256(path.read_bytes()),
+        }]
+    return data
+
+
+def load_custom_study(panel_file: str) -> StudyData:
+    """A user-supplied rank panel (see :func:`analysis.data.panel.read_panel` for the schema)."""
+    from analysis.data.panel import read_panel
+
+    if not panel_file:
+        raise InputError("study 'custom' needs its data: exodus run --study custom -p panel_file=PATH (.csv or .parquet)")
+    path = Path(panel_file)
+    panel = read_panel(path)
+    blob = path.read_bytes()
+    depth = int(panel["chart_depth"].max()) if "chart_depth" in panel.columns else int(panel["rank"].max())
+    return StudyData(
+        name="custom",
+        title=f"Custom rank panel {path.name}",
+        synthetic=False,
+        panel=panel,
+        events=load_events(EVENTS_FILE),
+        chart_depth=depth,
+        inputs={f"panel-{path.name}": blob, "events_jan2021.csv": EVENTS_FILE.read_bytes()},
+        sources=[
+            {"name": "Rank panel given with panel_file", "licence": "as stated by its provider", "url": str(path),
+             "detail": f"{panel.height} rows, {panel['date'].min()} .. {panel['date'].max()}", "sha256": sha256(blob)},
+            _events_source(),
+        ],
+    )
+
+
+def _load_demo(seed: int) -> StudyData:
     events = load_events(EVENTS_FILE)
     d = demo_mod.generate_demo(seed=seed)
     return StudyData(
