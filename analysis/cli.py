@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("params", help="list every notebook parameter with type, default and help")
     q.add_argument("--study", default="demo")
     q.set_defaults(func=_cmd_params)
+    from analysis import cli_fit; cli_fit.register(sub)  # noqa: E702, I001
     return p
 
 

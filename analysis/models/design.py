@@ -57,11 +57,12 @@ class Impact:
         return ("level", "slope") if self.kind == "step+slope" else ("level",)
 
     def describe(self) -> str:
+        if self.kind == "decay":
+            return f"level change decaying with a half-life of {self.half_life:g} periods"
         return {
             "step": "level change at the intervention (step)",
             "step+slope": "level change + slope change at the intervention (segmented regression)",
             "pulse": "one-period change at the intervention (pulse)",
-            "decay": f"level change decaying with a half-life of {self.half_life:g} periods",
         }[self.kind]
 
 
@@ -81,9 +82,9 @@ class Seasonality:
         m = re.fullmatch(r"fourier:([0-9]*\.?[0-9]+):([0-9]+)", t)
         if m:
             period, order = float(m.group(1)), int(m.group(2))
-            if period < 2 or order < 1 or 2 * order > period:
+            if period < 2 or order < 1 or 2 * order >= period:
                 raise ValueError(
-                    f"fourier:PERIOD:K needs PERIOD >= 2 and 1 <= K <= PERIOD/2, not {text!r}"
+                    f"fourier:PERIOD:K needs PERIOD >= 2 and 1 <= K < PERIOD/2, not {text!r}"
                 )
             return cls("fourier", period, order)
         raise ValueError(f"seasonality must be one of {SEASONALITIES}, not {text!r}")

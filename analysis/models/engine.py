@@ -388,6 +388,16 @@ def diagnostics_frame(g: GridFit) -> pl.DataFrame:
     return pl.DataFrame(cols).filter(pl.col("series").is_in(np.nonzero(g.fit.ok)[0].tolist()))
 
 
+def counts_frame(g: GridFit) -> pl.DataFrame:
+    """Observation counts and error-model parameters only (no residual tests)."""
+    cols: dict[str, object] = {"series": np.arange(g.S), "n": g.packed.n.astype(int),
+                               "n_pre": g.n_pre.astype(int), "n_post": g.n_post.astype(int)}
+    for key in ("rho", "dispersion", "alpha", "sigma", "loglik"):
+        if key in g.fit.extra:
+            cols[key] = np.asarray(g.fit.extra[key], dtype=float)
+    return pl.DataFrame(cols).filter(pl.col("series").is_in(np.nonzero(g.fit.ok)[0].tolist()))
+
+
 def skipped_reasons(g: GridFit) -> dict[int, str]:
     """Series that could not be estimated, with the reason."""
     return {s: g.fit.reason[s] or "not estimable" for s in range(g.S) if not g.fit.ok[s]}

@@ -190,12 +190,24 @@ def _model_scale(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> np.ndarray:
 
 
 def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str = "rank",
-              residuals: bool = True) -> FrameFit:
-    """Fit every series (distinct ``keys``) of ``series`` in one batch; see :func:`fit_its`."""
+              residuals: bool = True, covariates: dict[str, np.ndarray] | None = None) -> FrameFit:
+    """Fit every series (distinct ``keys``) of ``series`` in one batch; see :func:`fit_its`.
+
+    ``covariates``: regressors on the window's days shared by all series (e.g. a control
+    series); days where one is missing are left out.  ``residuals=False`` skips paths and
+    residual diagnostics (faster; for the robustness battery).
+    """
     keys = list(keys)
     keydf, Y, flag = grid_matrix(series, keys, spec, value)
     days = window_days(spec)
     T = days.len()
+    if covariates:
+        gap = np.zeros(T, dtype=bool)
+        for v in covariates.values():
+            gap |= np.isnan(np.asarray(v, dtype=float))
+        Y = np.where(gap[None, :], np.nan, Y)
+        flag = np.where(gap[None, :], 0.0, flag)
+        covariates = {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
     pre = np.arange(T) < spec.pre_days
     in_fit = ~np.isnan(Y) | (flag != 0)
     n_pre, n_post = (in_fit & pre).sum(1), (in_fit & ~pre).sum(1)
@@ -224,7 +236,8 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
         cut, labels = _cutoffs(spec)
         g = engine.fit_grid(y, np.arange(T, dtype=float), cut, spec.model, labels=labels,
                             weekday=days.dt.weekday().to_numpy(),
-                            flag=flag[fit_idx] if spec.censored else None, residuals=residuals)
+                            flag=flag[fit_idx] if spec.censored else None, covariates=covariates,
+                            residuals=residuals)
         for j, reason in engine.skipped_reasons(g).items():
             reasons[int(fit_idx[j])] = reason
         remap = pl.DataFrame({"_j": np.arange(fit_idx.size), "_s": fit_idx})
@@ -235,7 +248,9 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
             return df.select(*keys, *[c for c in df.columns if c not in keys and c != "series"], "series")
 
         effects = tag(engine.effects_frame(g))
-        diags = engine.diagnostics_frame(g).with_columns(
+        base = (engine.diagnostics_frame(g) if residuals else
+                engine.counts_frame(g))
+        diags = base.with_columns(
             (pl.col("n_pre") / spec.pre_days).alias("coverage_pre"),
             (pl.col("n_post") / spec.post_days).alias("coverage_post"),
             pl.lit(spec.errors).alias("errors"),
