@@ -90,3 +90,13 @@ def test_ar1_intervals_cover_the_true_level_change_where_iid_and_hac_do_not():
     assert cov["ar1-reml"] >= cov["ar1"]
     assert cov["iid"] < 0.8 and cov["hac"] < 0.9
     assert cov["iid"] < cov["hac"] < cov["ar1"]
+
+
+def test_shared_design_moments_give_the_same_fit_as_packed_series(data):
+    d, t, Y = data
+    complete = Y[[0, 3]]
+    fast = ar1(pack(d.X, complete, t))
+    mixed = ar1(pack(d.X, Y[[0, 3, 2]], t))
+    np.testing.assert_allclose(fast.extra["rho"], mixed.extra["rho"][:2], atol=1e-8)
+    np.testing.assert_allclose(fast.beta, mixed.beta[:2], atol=1e-9)
+    np.testing.assert_allclose(fast.se, mixed.se[:2], rtol=1e-7)

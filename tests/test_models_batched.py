@@ -75,3 +75,14 @@ def test_residual_diagnostics_equal_statsmodels(panel):
         assert summary["durbin_watson"][s] == pytest.approx(durbin_watson(e), rel=1e-12)
         assert summary["ljung_box_p"][s] == pytest.approx(float(acorr_ljungbox(e, lags=[lag])["lb_pvalue"].iloc[0]), rel=1e-9)
         assert summary["residual_acf1"][s] == pytest.approx(acf(e, nlags=1, fft=False)[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("errors", ["iid", "hac"])
+def test_shared_design_fast_path_equals_the_packed_path(panel, errors):
+    d, t, Y = panel
+    complete = Y[[0, 1, 3]]
+    fast = ols(pack(d.X, complete, t), errors)  # all complete: one shared design
+    assert pack(d.X, complete, t).shared is not None
+    mixed = ols(pack(d.X, Y[[0, 1, 3, 2]], t), errors)  # a gappy series forces the packed path
+    np.testing.assert_allclose(fast.beta, mixed.beta[:3], atol=1e-11)
+    np.testing.assert_allclose(fast.se, mixed.se[:3], rtol=1e-10)

@@ -28,8 +28,8 @@ import numpy as np
 from analysis.models.batched import BatchFit, Packed, equilibrate, safe_inverse, unscale
 
 RHO_BOUNDS = (-0.98, 0.995)
-GRID = 60
-GOLDEN_STEPS = 40
+GRID = 30
+GOLDEN_STEPS = 30
 CHUNK_CELLS = 4_000_000  # packed cells (S * T * m * D) per chunk when building moments
 
 
@@ -37,31 +37,33 @@ CHUNK_CELLS = 4_000_000  # packed cells (S * T * m * D) per chunk when building 
 class LagMoments:
     """Sufficient statistics of the AR(1) likelihood of a batch, for ``w = [x, y]``.
 
-    ``P[s, d] = sum w_i w_i'``, ``Q[s, d] = sum w_i w_{i-1}'``, ``R[s, d] = sum w_{i-1} w_{i-1}'``
-    over consecutive observation pairs of series ``s`` that are ``gaps[d]`` periods apart.
+    With ``P[s, d] = sum w_i w_i'``, ``Q[s, d] = sum w_i w_{i-1}'`` and ``R[s, d] = sum
+    w_{i-1} w_{i-1}'`` over consecutive observation pairs of series ``s`` that are ``gaps[d]``
+    periods apart, ``stack[s, d] = (P, Q + Q', R)``; ``first`` is ``w_1 w_1'``.
     """
 
-    first: np.ndarray  # (S, m) first observation
-    P: np.ndarray  # (S, D, m, m)
-    Q: np.ndarray
-    R: np.ndarray
+    first: np.ndarray  # (S, m, m)
+    stack: np.ndarray  # (S, D, 3, m, m)
     counts: np.ndarray  # (S, D) pairs per gap length
     gaps: np.ndarray  # (D,)
     n: np.ndarray  # (S,)
+
+    @classmethod
+    def build(cls, first: np.ndarray, P: np.ndarray, Q: np.ndarray, R: np.ndarray, counts: np.ndarray,
+              gaps: np.ndarray, n: np.ndarray) -> LagMoments:
+        stack = np.stack([P, Q + Q.transpose(0, 1, 3, 2), R], axis=2)
+        return cls(first[:, :, None] * first[:, None, :], stack, counts, gaps, n)
+
+    def subset(self, rows: np.ndarray) -> LagMoments:
+        return LagMoments(self.first[rows], self.stack[rows], self.counts[rows], self.gaps, self.n[rows])
 
     def cross(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whitened cross-product ``Z'Z`` (S, m, m) and log-det term ``sum log(1 - a^2)`` at ``rho``."""
         a = np.power(rho[:, None], self.gaps[None, :])  # (S, D)
         den = 1.0 - a * a
-        c0 = 1.0 / den
-        c1 = -a / den
-        c2 = a * a / den
-        ZZ = (
-            self.first[:, :, None] * self.first[:, None, :]
-            + np.einsum("sd,sdij->sij", c0, self.P)
-            + np.einsum("sd,sdij->sij", c1, self.Q + self.Q.transpose(0, 1, 3, 2))
-            + np.einsum("sd,sdij->sij", c2, self.R)
-        )
+        coef = np.stack([np.ones_like(a), -a, a * a], axis=2) / den[..., None]  # (S, D, 3)
+        S, D, _, m, _ = self.stack.shape
+        ZZ = self.first + np.einsum("sk,skij->sij", coef.reshape(S, D * 3), self.stack.reshape(S, D * 3, m, m))
         logdet = np.einsum("sd,sd->s", self.counts, np.log(den))
         return ZZ, logdet
 
@@ -89,8 +91,29 @@ def lag_moments(W: np.ndarray, mask: np.ndarray, t: np.ndarray) -> LagMoments:
         P[sl] = (cur_d.transpose(0, 2, 1) @ cur).reshape(-1, D, m, m)
         Q[sl] = (cur_d.transpose(0, 2, 1) @ prev).reshape(-1, D, m, m)
         R[sl] = (prev_d.transpose(0, 2, 1) @ prev).reshape(-1, D, m, m)
-    first = W[:, 0, :]
-    return LagMoments(first, P, Q, R, counts, gaps, mask.sum(axis=1))
+    return LagMoments.build(W[:, 0, :], P, Q, R, counts, gaps, mask.sum(axis=1))
+
+
+def lag_moments_shared(X: np.ndarray, Y: np.ndarray) -> LagMoments:
+    """Lag moments of complete series on one shared design ``X`` (T, k): matrix products only."""
+    S, T = Y.shape
+    k = X.shape[1]
+    m = k + 1
+    cur, prev = X[1:], X[:-1]
+    yc, yp = Y[:, 1:], Y[:, :-1]
+
+    def block(xa: np.ndarray, xb: np.ndarray, ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
+        """sum_t [xa; ya][xb; yb]' for every series."""
+        M = np.empty((S, m, m))
+        M[:, :k, :k] = xa.T @ xb
+        M[:, :k, k] = yb @ xa
+        M[:, k, :k] = ya @ xb
+        M[:, k, k] = np.einsum("st,st->s", ya, yb)
+        return M[:, None]
+
+    first = np.concatenate([np.broadcast_to(X[0], (S, k)), Y[:, :1]], axis=1)
+    return LagMoments.build(first, block(cur, cur, yc, yc), block(cur, prev, yc, yp), block(prev, prev, yp, yp),
+                            np.full((S, 1), T - 1.0), np.array([1.0]), np.full(S, T))
 
 
 def _solve(ZZ: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,18 +123,28 @@ def _solve(ZZ: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return b, yy - np.einsum("si,si->s", Xy, b)
 
 
+def _ssr_logdet(ZZ: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """SSR of the GLS fit and ``log|X' R^-1 X|`` from one Cholesky factor of ``Z'Z``."""
+    try:
+        L = np.linalg.cholesky(ZZ)
+        return L[:, k, k] ** 2, 2 * np.log(np.diagonal(L[:, :k, :k], axis1=1, axis2=2)).sum(axis=1)
+    except np.linalg.LinAlgError:  # a (numerically) singular batch member: slower, safe path
+        _, ssr = _solve(ZZ, k)
+        return ssr, np.linalg.slogdet(ZZ[:, :k, :k])[1]
+
+
 def profile_loglik(mom: LagMoments, rho: np.ndarray, k: int, method: str = "ml") -> np.ndarray:
     """Concentrated (``ml``) or restricted (``reml``) log-likelihood, up to a constant, of every
     series at its ``rho``.  REML adds ``-1/2 log|X' R^-1 X|`` and uses n-k: it removes most of
     ML's downward bias in rho and so widens intervals towards nominal coverage."""
     ZZ, logdet = mom.cross(rho)
-    _, ssr = _solve(ZZ, k)
+    ssr, logdet_x = _ssr_logdet(ZZ, k)
+    ssr = np.maximum(ssr, 1e-300)
     n = mom.n.astype(float)
     if method == "ml":
-        return -0.5 * n * np.log(np.maximum(ssr, 1e-300) / n) - 0.5 * logdet
+        return -0.5 * n * np.log(ssr / n) - 0.5 * logdet
     m = n - k
-    return (-0.5 * m * np.log(np.maximum(ssr, 1e-300) / m) - 0.5 * logdet
-            - 0.5 * np.linalg.slogdet(ZZ[:, :k, :k])[1])
+    return -0.5 * m * np.log(ssr / m) - 0.5 * logdet - 0.5 * logdet_x
 
 
 def maximise_rho(mom: LagMoments, k: int, method: str = "ml",
@@ -154,16 +187,21 @@ def ar1(p: Packed, residuals: bool = True, rho: np.ndarray | None = None, method
     which is what the robustness battery needs.
     """
     S, T, k = p.shape
-    Xs, scale = equilibrate(p.X, p.mask)
-    W = np.concatenate([Xs, p.y[..., None]], axis=2)
-    mom = lag_moments(W, p.mask, p.t)
-    _, ok0, _ = safe_inverse(np.einsum("sti,stj->sij", Xs, Xs), p.n, k)
+    if p.shared is not None:
+        norm = np.sqrt((p.shared * p.shared).sum(axis=0))
+        scale = np.broadcast_to(np.where(norm > 0, norm, 1.0), (S, k))
+        Xs = p.X / scale[:, None, :]
+        mom = lag_moments_shared(p.shared / scale[0], p.y)
+        _, ok1, _ = safe_inverse(mom.stack[:1, 0, 0, :k, :k] + mom.first[:1, :k, :k], p.n[:1], k)
+        ok0 = np.full(S, bool(ok1[0]))
+    else:
+        Xs, scale = equilibrate(p.X, p.mask)
+        mom = lag_moments(np.concatenate([Xs, p.y[..., None]], axis=2), p.mask, p.t)
+        _, ok0, _ = safe_inverse(np.einsum("sti,stj->sij", Xs, Xs), p.n, k)
     if rho is None:
         rho = np.zeros(S)
         if ok0.any():
-            sub = LagMoments(*(getattr(mom, f)[ok0] if f != "gaps" else mom.gaps
-                               for f in ("first", "P", "Q", "R", "counts", "gaps", "n")))
-            rho[ok0] = maximise_rho(sub, k, method)
+            rho[ok0] = maximise_rho(mom.subset(ok0), k, method)
     rho = np.asarray(rho, dtype=float)
     ZZ, logdet = mom.cross(rho)
     inv, ok, reason = safe_inverse(ZZ[:, :k, :k], p.n, k)
@@ -178,7 +216,7 @@ def ar1(p: Packed, residuals: bool = True, rho: np.ndarray | None = None, method
     if residuals:
         fitted = np.einsum("stk,sk->st", Xs, b)
         resid = np.where(p.mask, p.y - fitted, 0.0)
-        Z = whiten(W, p.mask, p.t, rho)
+        Z = whiten(np.concatenate([Xs, p.y[..., None]], axis=2), p.mask, p.t, rho)
         innov = (Z[..., k] - np.einsum("stk,sk->st", Z[..., :k], b)) * p.mask
     else:
         fitted = resid = innov = np.zeros((0, 0))

@@ -40,6 +40,7 @@ class Packed:
     pos: np.ndarray  # (S, T) index of each packed row in the full grid
     n: np.ndarray  # (S,) observations per series
     aux: dict[str, np.ndarray] = field(default_factory=dict)  # other (S, T) arrays, packed alike
+    shared: np.ndarray | None = None  # (T, k): every series complete on one design (fast paths)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -68,7 +69,8 @@ def pack(X: np.ndarray, Y: np.ndarray, t: np.ndarray, **aux: np.ndarray) -> Pack
         pos = np.broadcast_to(np.arange(T), (S, T))
         Xp = np.broadcast_to(X, (S, *X.shape[-2:])) if X.ndim == 2 else X
         return Packed(Xp, Y.copy(), obs, np.broadcast_to(t, (S, T)), pos, np.full(S, T),
-                      {k: np.asarray(v, dtype=float) for k, v in aux.items()})
+                      {k: np.asarray(v, dtype=float) for k, v in aux.items()},
+                      X if X.ndim == 2 else None)
     pos = np.argsort(~obs, axis=1, kind="stable")
     mask = np.take_along_axis(obs, pos, axis=1)
     Xg = X[pos] if X.ndim == 2 else np.take_along_axis(X, pos[..., None], axis=1)
@@ -141,6 +143,60 @@ def hac_meat(scores: np.ndarray, lags: np.ndarray) -> np.ndarray:
     return meat
 
 
+def hac_meat_shared(X: np.ndarray, resid: np.ndarray, lags: int) -> np.ndarray:
+    """Newey-West sums for one shared design ``X`` (T, k) and residuals (S, T) in one matrix
+    product: lag l contributes ``w_l (u_t u_{t-l}) (x_t x_{t-l}' + x_{t-l} x_t')``, and only the
+    upper triangle of the symmetric result is computed."""
+    S, T = resid.shape
+    k = X.shape[1]
+    iu, ju = np.triu_indices(k)
+    A, B = [resid * resid], [X[:, iu] * X[:, ju]]
+    for lag in range(1, lags + 1):
+        w = 1.0 - lag / (lags + 1.0)
+        A.append(w * (resid[:, lag:] * resid[:, :-lag]))
+        B.append(X[lag:, iu] * X[:-lag, ju] + X[lag:, ju] * X[:-lag, iu])
+    upper = np.concatenate(A, axis=1) @ np.concatenate(B, axis=0)
+    meat = np.empty((S, k, k))
+    meat[:, iu, ju] = upper
+    meat[:, ju, iu] = upper
+    return meat
+
+
+def sandwich_shared(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
+    """``bread @ meat[s] @ bread`` for one symmetric (k, k) bread, as two plain matrix products."""
+    S, k, _ = meat.shape
+    C = (meat.reshape(S * k, k) @ bread).reshape(S, k, k)  # meat_s @ bread
+    return (C.transpose(0, 2, 1).reshape(S * k, k) @ bread).reshape(S, k, k).transpose(0, 2, 1)
+
+
+def _ols_shared(p: Packed, errors: str, maxlags: int | None) -> BatchFit:
+    """OLS of complete series on one shared design: one factorisation, matrix products only."""
+    X = p.shared
+    S, T = p.y.shape
+    k = X.shape[1]
+    norm = np.sqrt((X * X).sum(axis=0))
+    scale1 = np.where(norm > 0, norm, 1.0)
+    Xs = X / scale1
+    inv1, ok1, reason1 = safe_inverse((Xs.T @ Xs)[None], np.array([T]), k)
+    b = (p.y @ Xs) @ inv1[0]
+    fitted = b @ Xs.T
+    resid = p.y - fitted
+    df = np.full(S, float(T - k))
+    scale = np.broadcast_to(scale1, (S, k))
+    if errors == "iid":
+        s2 = np.einsum("st,st->s", resid, resid) / (T - k)
+        cov = s2[:, None, None] * inv1
+        lag = 0
+    else:
+        lag = maxlags if maxlags is not None else newey_west_lags(T)
+        cov = sandwich_shared(inv1[0], hac_meat_shared(Xs, resid, lag)) * (T / (T - k))
+    lags = np.full(S, lag)
+    beta, cov = unscale(b, cov, scale)
+    ok = np.full(S, bool(ok1[0]))
+    return BatchFit(beta, cov, df, "t", fitted, resid, resid, ok, [reason1[0]] * S,
+                    {"hac_maxlags": lags.astype(float)})
+
+
 def ols(p: Packed, errors: str = "hac", maxlags: int | None = None) -> BatchFit:
     """OLS of every series with iid or Newey-West (HAC) covariance.
 
@@ -148,6 +204,10 @@ def ols(p: Packed, errors: str = "hac", maxlags: int | None = None) -> BatchFit:
     "use_correction": True})``: Bartlett kernel, lags ``L`` by the Newey-West (1994) rule on each
     series' own n unless given, small-sample factor n/(n-k); t reference with n-k df.
     """
+    if errors not in ("iid", "hac"):
+        raise ValueError(f"ols errors must be 'iid' or 'hac', not {errors!r}")
+    if p.shared is not None:
+        return _ols_shared(p, errors, maxlags)
     S, T, k = p.shape
     Xs, scale = equilibrate(p.X, p.mask)
     XtX = np.einsum("sti,stj->sij", Xs, Xs)
@@ -162,12 +222,10 @@ def ols(p: Packed, errors: str = "hac", maxlags: int | None = None) -> BatchFit:
         s2 = np.einsum("st,st->s", resid, resid) / dfc
         cov = s2[:, None, None] * inv
         lags = np.zeros(S, dtype=int)
-    elif errors == "hac":
+    else:
         lags = np.full(S, maxlags) if maxlags is not None else newey_west_lags(p.n)
         meat = hac_meat(Xs * resid[..., None], lags)
         cov = inv @ meat @ inv * (p.n / dfc)[:, None, None]
-    else:
-        raise ValueError(f"ols errors must be 'iid' or 'hac', not {errors!r}")
     beta, cov = unscale(b, cov, scale)
     return BatchFit(beta, cov, df, "t", fitted_s, resid, resid, ok, reason,
                     {"hac_maxlags": lags.astype(float)})
