@@ -56,7 +56,7 @@ def open_page(browser, path: Path):
     return page, errors, external
 
 
-@pytest.mark.parametrize("name", ["01_data_overview.html", "02_its.html", "03_summary.html"])
+@pytest.mark.parametrize("name", ["01_data_overview.html", "02_its.html", "03_summary.html", "04_robustness.html"])
 def test_every_chart_draws_its_marks_offline(browser, report, name):
     page, errors, external = open_page(browser, report / name)
     n = page.locator("div.exodus-chart").count()

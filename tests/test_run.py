@@ -26,7 +26,8 @@ def test_run_writes_a_complete_version(first_run, reports):
     assert first_run.status == "complete", first_run.message
     v = first_run.path
     assert v.parent == reports / "demo" and v.name.startswith("demo-") and v.name == first_run.version
-    for name in ("index.html", "01_data_overview.html", "02_its.html", "03_summary.html", "manifest.json"):
+    for name in ("index.html", "01_data_overview.html", "02_its.html", "03_summary.html", "04_robustness.html",
+                 "manifest.json"):
         assert (v / name).is_file(), name
     for nb in runner.NOTEBOOK_ORDER:
         assert (v / "notebooks" / nb).is_file()
@@ -52,7 +53,7 @@ def test_manifest_records_provenance(first_run):
     for i in m["inputs"]:
         assert len(i["sha256"]) == 64
         assert runner.sha256((first_run.path / "inputs" / i["name"]).read_bytes()) == i["sha256"]
-    assert [n["status"] for n in m["notebooks"]] == ["complete"] * 3
+    assert [n["status"] for n in m["notebooks"]] == ["complete"] * len(runner.NOTEBOOK_ORDER)
 
 
 def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
@@ -66,7 +67,7 @@ def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
 
 
 def test_html_is_offline_and_bannered(first_run):
-    for page in ("01_data_overview.html", "02_its.html", "03_summary.html"):
+    for page in ("01_data_overview.html", "02_its.html", "03_summary.html", "04_robustness.html"):
         text = (first_run.path / page).read_text()
         assert "SYNTHETIC DEMO DATA" in text
         assert "<script src=" not in text and "cdn.jsdelivr" not in text

@@ -95,3 +95,32 @@ def checklist_card(spec: ITSSpec, diagnostics: pl.DataFrame, events: pl.DataFram
                       + ", ".join(sorted(set(broke["control"].to_list())))) if broke.height
                      else "no control changed at the intervention"))
     return pl.DataFrame(rows, schema=["item", "status", "detail"], orient="row")
+
+
+def model_card(spec: ITSSpec) -> pl.DataFrame:
+    """The declared model as a two-column table (item, value), for every spec option."""
+    from analysis.models.batched import newey_west_lags
+
+    m = spec.model
+    outcome = {"log": "log(rank)", "none": "rank"}[spec.transform] if spec.family == "gaussian" else \
+        f"count, {spec.family} with log link"
+    errors = m.describe_errors()
+    if spec.errors == "hac":
+        errors += f"; {spec.hac_maxlags if spec.hac_maxlags is not None else newey_west_lags(spec.pre_days + spec.post_days)} lags at full coverage"
+    return pl.DataFrame({
+        "item": ["intervention(s) (first post day, UTC)", "window", "impact model", "outcome", "seasonality",
+                 "errors and inference", "confidence level", "days without a rank"],
+        "value": [
+            ", ".join(d.isoformat() for d in spec.interventions),
+            f"{spec.start} .. {spec.end} ({spec.pre_days} pre, {spec.post_days} post days)",
+            Impact.parse(spec.impact).describe(),
+            outcome,
+            Seasonality.parse(spec.seasonality).describe(),
+            errors,
+            f"{(1 - spec.alpha):.0%}",
+            (f"right-censored below rank {spec.chart_depth} (rank 1 left-censored) up to the last ranked day"
+             if spec.censored else
+             f"left out, not imputed; series with fewer than {spec.min_pre} pre- or {spec.min_post} post-period "
+             "ranks are not estimated"),
+        ],
+    })

@@ -39,6 +39,7 @@ ERRORS = ("iid", "hac", "ar1", "ar1-reml", "arP")
 FAMILIES = glm.FAMILIES
 AUTOCORR_P = 0.05  # Ljung-Box p below which iid/HAC intervals are flagged as too narrow
 OVERDISPERSION = 1.5  # Pearson dispersion above which Poisson intervals are flagged
+RHO_NEAR_ONE = 0.95  # AR(1) coefficient above which a fit is flagged as close to a random walk
 
 
 def ar_order(errors: str) -> int | None:
@@ -343,6 +344,10 @@ def warnings_for(g: GridFit, diag: Mapping[str, np.ndarray]) -> list[str]:
             w.append(f"residual autocorrelation (Ljung-Box p = {lb:.2g}, lag-1 ACF = {acf1:.2f}): "
                      f"{m.errors.upper() if m.errors == 'hac' else 'iid'} intervals are likely too narrow; "
                      "errors='ar1' models the autocorrelation")
+        if ar_order(m.errors) == 1 and diag.get("rho", np.zeros(g.S))[s] > RHO_NEAR_ONE:
+            w.append(f"rho-hat = {diag['rho'][s]:.3f} is near 1: the fit is close to a random walk, so the level "
+                     "change is identified from the days next to the cutoff only; unmodelled breaks (other "
+                     "events) or trends push rho towards 1 - check the alternative cutoffs")
         if ar_order(m.errors) and lb < AUTOCORR_P:
             w.append(f"autocorrelation remains in the AR innovations (Ljung-Box p = {lb:.2g})")
         if m.family == "poisson" and m.errors == "iid" and diag["dispersion"][s] > OVERDISPERSION:
