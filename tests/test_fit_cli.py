@@ -191,3 +191,14 @@ def test_dow_on_monthly_data_is_refused(tmp_path, capsys):
     p.write_text("m,y\n" + "".join(f"2020-{i:02d}-01,{i}\n" for i in range(1, 13)))
     code, _, err = run(capsys, p, "--date-col", "m", "--outcome", "y", "--intervention", "2020-07-01", "--seasonality", "dow")
     assert code == 2 and "needs daily dates" in err and "monthly" in err
+
+
+def test_autocorrelation_warning_is_one_json_entry(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    days = [T0 - timedelta(days=60) + timedelta(days=i) for i in range(90)]
+    y = 3 + lfilter([1.0], [1.0, -0.9], rng.normal(0, 0.1, 90))
+    p = tmp_path / "ac.csv"
+    pl.DataFrame({"day": days, "y": y}).write_csv(p)
+    _, out, _ = run(capsys, p, "--date-col", "day", "--outcome", "y", "--intervention", T0, "--json")
+    warn = json.loads(out)["fits"][0]["diagnostics"]["warnings"]
+    assert len(warn) == 1 and "too narrow" in warn[0] and "errors='ar1'" in warn[0]

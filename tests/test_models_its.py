@@ -90,3 +90,10 @@ def test_demo_true_effects_recovered_with_ar1_errors(demo):
     covered = ((eff["ci_low"] <= eff["true_value"]) & (eff["true_value"] <= eff["ci_high"])).mean()
     assert covered >= 0.85
     assert (eff["estimate"] - eff["true_value"]).abs().median() < 0.1
+
+
+def test_rho_near_one_is_flagged():
+    """An unmodelled second break makes an AR(1) fit look like a random walk."""
+    s = series(lambda u: -0.5 * (u >= 0) - 1.5 * (u >= 3) - 1.5 * (u >= 12), rho=0.6, seed=6)
+    r = fit_its(s, ITSSpec(T0, errors="ar1", impact="step", seasonality="none"))
+    assert r.diagnostics["rho"] > 0.95 and "near 1" in r.diagnostics["warnings"]

@@ -104,8 +104,11 @@ class ModelSpec:
             base = {"poisson": "Poisson (log link)", "quasipoisson": "quasi-Poisson (log link, Pearson dispersion)",
                     "negbin": "negative binomial NB2 (log link, alpha by ML)"}[self.family]
             return base + ("; Newey-West HAC sandwich" if self.errors == "hac" else "; model-based covariance")
-        base = "censored (Tobit) likelihood; " if self.censored else ""
-        return base + {
+        if self.censored:
+            return ("censored (Tobit-type) likelihood; " + (
+                "Newey-West sandwich of the score contributions" if self.errors == "hac"
+                else "inverse observed information") + ", normal reference")
+        return {
             "iid": "OLS, classical (iid) standard errors, t reference",
             "hac": "OLS, Newey-West HAC standard errors (lags floor(4(n/100)^(2/9))), t reference",
             "ar1": "AR(1) errors, exact maximum likelihood (GLS at rho-hat), t reference",
@@ -334,7 +337,7 @@ def path_frame(g: GridFit, dates: Sequence | pl.Series) -> pl.DataFrame:
 
 
 def warnings_for(g: GridFit, diag: Mapping[str, np.ndarray]) -> list[str]:
-    """Human-readable warnings per series (joined with '; '; empty when none)."""
+    """Human-readable warnings per series, joined with '; ' (no message contains it); '' if none."""
     out = []
     m = g.model
     for s in range(g.S):
@@ -342,17 +345,17 @@ def warnings_for(g: GridFit, diag: Mapping[str, np.ndarray]) -> list[str]:
         lb, acf1 = diag["ljung_box_p"][s], diag["residual_acf1"][s]
         if m.family == "gaussian" and not m.censored and m.errors in ("iid", "hac") and lb < AUTOCORR_P:
             w.append(f"residual autocorrelation (Ljung-Box p = {lb:.2g}, lag-1 ACF = {acf1:.2f}): "
-                     f"{m.errors.upper() if m.errors == 'hac' else 'iid'} intervals are likely too narrow; "
+                     f"{m.errors.upper() if m.errors == 'hac' else 'iid'} intervals are likely too narrow - "
                      "errors='ar1' models the autocorrelation")
         if ar_order(m.errors) == 1 and diag.get("rho", np.zeros(g.S))[s] > RHO_NEAR_ONE:
             w.append(f"rho-hat = {diag['rho'][s]:.3f} is near 1: the fit is close to a random walk, so the level "
-                     "change is identified from the days next to the cutoff only; unmodelled breaks (other "
+                     "change is identified from the days next to the cutoff only, and unmodelled breaks (other "
                      "events) or trends push rho towards 1 - check the alternative cutoffs")
         if ar_order(m.errors) and lb < AUTOCORR_P:
             w.append(f"autocorrelation remains in the AR innovations (Ljung-Box p = {lb:.2g})")
         if m.family == "poisson" and m.errors == "iid" and diag["dispersion"][s] > OVERDISPERSION:
             w.append(f"overdispersion (Pearson dispersion {diag['dispersion'][s]:.2f}): Poisson intervals "
-                     "are too narrow; use quasipoisson or negbin")
+                     "are too narrow - use quasipoisson or negbin")
         if m.family != "gaussian" and m.errors == "iid" and lb < AUTOCORR_P:
             w.append(f"autocorrelated Pearson residuals (Ljung-Box p = {lb:.2g}): use errors='hac'")
         out.append("; ".join(w))
