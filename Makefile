@@ -36,3 +36,6 @@ lint: env
 
 clean-env:
 	rm -rf $(VENV)
+
+bench: env  ## batched engine vs loops of statsmodels fits (ends with RATIO lines)
+	$(BIN)/python bench/bench_its.py

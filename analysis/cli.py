@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--study", default="demo")
     q.set_defaults(func=_cmd_params)
     from analysis import cli_data; cli_data.register(sub)  # noqa: E702, I001  (exodus data ...)
+    from analysis import cli_fit; cli_fit.register(sub)  # noqa: E702, I001
     return p
 
 

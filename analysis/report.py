@@ -91,28 +91,3 @@ def banner(synthetic: bool, title: str) -> None:
         ))
     else:
         display(HTML(f"<p><b>{html.escape(title)}</b></p>"))
-
-
-def spec_card(spec) -> pl.DataFrame:
-    """The impact model, declared before fitting, as a two-column table."""
-    from analysis.models.its import newey_west_lags
-
-    return pl.DataFrame(
-        {
-            "item": ["intervention (first post day, UTC)", "window", "impact model", "outcome",
-                     "seasonality", "standard errors", "confidence level", "censoring", "store removal"],
-            "value": [
-                spec.intervention.isoformat(),
-                f"{spec.start} .. {spec.end} ({spec.pre_days} pre, {spec.post_days} post days)",
-                "level change + slope change at the intervention (segmented regression)",
-                "log(rank)" if spec.transform == "log" else "rank",
-                "day-of-week dummies" if spec.seasonality == "dow" else "none",
-                f"Newey-West HAC, lags floor(4(n/100)^(2/9)) = {newey_west_lags(spec.pre_days + spec.post_days)} "
-                "at full coverage; t reference distribution",
-                f"{(1 - spec.alpha):.0%}",
-                "days below the chart depth have no rank and are left out (not imputed); a series with "
-                f"fewer than {spec.min_pre} pre- or {spec.min_post} post-period ranks is not estimated",
-                "days after an app's removal from the store have no rank and are left out",
-            ],
-        }
-    )

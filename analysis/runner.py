@@ -36,7 +36,7 @@ from analysis.paths import NOTEBOOKS, ROOT, reports_dir
 from analysis.studies import StudyData, load_study, sha256
 from analysis.transform import select_series
 
-NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb")
+NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
 PACKAGES = ("polars", "altair", "statsmodels", "papermill", "numpy", "scipy", "pandas",
             "vl-convert-python", "nbconvert", "ipykernel", "pyarrow")

@@ -1,30 +1,48 @@
-"""Segmented regression for one interrupted time series (Lopez Bernal et al. 2017).
+"""Interrupted time series of daily chart ranks (Lopez Bernal, Cummins & Gasparrini 2017).
+
+The default model is the segmented regression
 
     y_t = b0 + b1 * t + b2 * post_t + b3 * (t - t0) * post_t + dow_t' g + e_t
 
 ``t`` counts days from the window start, ``post_t = 1[date >= intervention]``; ``b2`` is the
-level change and ``b3`` the slope change at the intervention.  Standard errors are
-Newey-West (HAC) with the lag rule ``floor(4 (n/100)^(2/9))`` (Newey & West 1994) and a
-t reference distribution; the counterfactual is the fitted pre-period model continued
-(``post = 0``), with a confidence interval from the HAC covariance.
+level change and ``b3`` the slope change at the intervention.  :class:`ITSSpec` declares the
+rest before fitting: the impact shape (``step``, ``step+slope``, ``pulse``, ``decay:H``), later
+interventions in the same window, seasonality (``none``, ``dow``, ``fourier:P:K``), the error
+model (``iid``, ``hac`` Newey-West, ``ar1`` exact ML, ``ar1-reml``, ``arP``), the family
+(``gaussian`` or log-link counts) and chart-depth censoring.  The counterfactual is the fitted
+model with the intervention terms switched off, with a confidence interval.
 
 With ``transform="log"`` the outcome is log(rank): ``exp(b2)`` is the ratio of ranks after vs
 without the intervention (below 1 = the app climbed the chart).
+
+Days without a rank: by default left out (not imputed) and reported as coverage.  With
+``censored=True`` they are right-censored at ``log(chart_depth + 0.5)`` (the app was below the
+chart) up to the series' last ranked day (later days: removed from the store, left out), and
+rank 1 is left-censored at ``log(1.5)``; a Tobit-type likelihood then uses them.
+
+All series of a frame are fitted together by the batched engine (``engine.py``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 
 from analysis.errors import NotEstimable
+from analysis.models import engine
+from analysis.models.batched import newey_west_lags
+from analysis.models.design import Impact, Seasonality, build_design
 
-TRANSFORMS = ("log", "none")
-SEASONALITY = ("dow", "none")
+TRANSFORMS = engine.TRANSFORMS
+SEASONALITY = ("dow", "none", "fourier:PERIOD:K")
+MIN_RANKED_PER_SEGMENT = 5  # censored fits: ranked (uncensored) days needed before and after
+
+__all__ = ["ITSResult", "ITSSpec", "FrameFit", "design", "fit_frame", "fit_its", "newey_west_lags"]
 
 
 @dataclass(frozen=True)
@@ -40,14 +58,27 @@ class ITSSpec:
     hac_maxlags: int | None = None  # None: Newey-West (1994) rule
     min_pre: int = 14
     min_post: int = 7
+    errors: str = "hac"  # iid | hac | ar1 | ar1-reml | ar2..ar9
+    impact: str = "step+slope"  # step | step+slope | pulse | decay:HALF_LIFE (days)
+    family: str = "gaussian"  # gaussian | poisson | quasipoisson | negbin
+    censored: bool = False  # days below the chart depth are right-censored, rank 1 left-censored
+    chart_depth: int = 200
+    extra_interventions: tuple[date, ...] = ()  # later interventions inside the window
 
     def __post_init__(self) -> None:
-        if self.transform not in TRANSFORMS:
-            raise ValueError(f"transform must be one of {TRANSFORMS}, not {self.transform!r}")
-        if self.seasonality not in SEASONALITY:
-            raise ValueError(f"seasonality must be one of {SEASONALITY}, not {self.seasonality!r}")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), not {self.alpha}")
+        self.model  # noqa: B018 - validates the model fields (ValueError)
+        if self.pre_days < 1 or self.post_days < 1:
+            raise ValueError("pre_days and post_days must be >= 1")
+        for d in self.extra_interventions:
+            if not self.intervention < d <= self.end:
+                raise ValueError(f"extra intervention {d} must be after {self.intervention} and within the window")
+        if list(self.extra_interventions) != sorted(self.extra_interventions):
+            raise ValueError("extra_interventions must be in ascending order")
+
+    @property
+    def model(self) -> engine.ModelSpec:
+        return engine.ModelSpec(self.impact, self.seasonality, self.errors, self.family, self.transform,
+                                self.censored, self.alpha, self.hac_maxlags)
 
     @property
     def start(self) -> date:
@@ -57,6 +88,14 @@ class ITSSpec:
     def end(self) -> date:
         """Last day of the window (inclusive): the post period has ``post_days`` days."""
         return self.intervention + timedelta(days=self.post_days - 1)
+
+    @property
+    def interventions(self) -> tuple[date, ...]:
+        return (self.intervention, *self.extra_interventions)
+
+    def with_(self, **changes) -> ITSSpec:
+        """A copy with some fields changed (e.g. another intervention date or window)."""
+        return replace(self, **changes)
 
 
 @dataclass
@@ -75,124 +114,174 @@ class ITSResult:
     def to_dict(self) -> dict:
         spec = asdict(self.spec)
         spec["intervention"] = self.spec.intervention.isoformat()
+        spec["extra_interventions"] = [d.isoformat() for d in self.spec.extra_interventions]
         return {"spec": spec, "effects": self.effects.to_dicts(), "diagnostics": self.diagnostics}
 
 
-def newey_west_lags(n: int) -> int:
-    """Newey & West (1994) automatic lag: floor(4 (n/100)^(2/9))."""
-    return int(math.floor(4 * (n / 100) ** (2 / 9)))
+@dataclass
+class FrameFit:
+    """Fits of every series of a frame; ``keys`` maps the engine's ``series`` index to key columns."""
+
+    spec: ITSSpec
+    keys: pl.DataFrame  # series, <key columns>
+    grid: engine.GridFit | None
+    effects: pl.DataFrame
+    paths: pl.DataFrame
+    diagnostics: pl.DataFrame
+    skipped: pl.DataFrame  # <key columns>, reason
+
+
+def window_days(spec: ITSSpec) -> pl.Series:
+    return pl.date_range(spec.start, spec.end, "1d", eager=True).alias("date")
+
+
+def _cutoffs(spec: ITSSpec) -> tuple[list[float], list[str]]:
+    return ([float((d - spec.start).days) for d in spec.interventions],
+            [d.isoformat() for d in spec.interventions])
 
 
 def design(dates: pl.Series, spec: ITSSpec) -> tuple[np.ndarray, list[str]]:
-    """Design matrix for the segmented regression on the given (possibly gappy) dates."""
+    """Design matrix of ``spec`` on the given (possibly gappy) dates, and its column names."""
     d = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     t = (d - np.datetime64(spec.start, "D").astype(np.int64)).astype(float)
-    t0 = float(spec.pre_days)
-    post = (t >= t0).astype(float)
-    cols = [np.ones_like(t), t, post, (t - t0) * post]
-    names = ["intercept", "trend", "level", "slope"]
-    if spec.seasonality == "dow":
-        weekday = dates.dt.weekday().to_numpy()  # Mon = 1 .. Sun = 7; Monday is the reference
-        for k, name in enumerate(["tue", "wed", "thu", "fri", "sat", "sun"], start=2):
-            cols.append((weekday == k).astype(float))
-            names.append(f"dow_{name}")
-    return np.column_stack(cols), names
+    cut, labels = _cutoffs(spec)
+    des = build_design(t, cut, Impact.parse(spec.impact), Seasonality.parse(spec.seasonality),
+                       dates.dt.weekday().to_numpy(), labels)
+    return des.X, list(des.names)
+
+
+def grid_matrix(series: pl.DataFrame, keys: Sequence[str], spec: ITSSpec, value: str
+                ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Raw values of every series on the window's days: (keys with ``series`` index, values (S, T)
+    with NaN where there is no row, censoring flags (S, T))."""
+    keys = list(keys)
+    days = window_days(spec)
+    T = days.len()
+    if keys:
+        keydf = series.select(keys).unique().sort(keys).with_row_index("series")
+    else:
+        keydf = pl.DataFrame({"series": [0]}, schema={"series": pl.UInt32})
+    S = keydf.height
+    last = (series.filter(pl.col(value).is_not_null()).group_by(keys).agg(pl.col("date").max().alias("_last"))
+            if keys else pl.DataFrame({"_last": [series.filter(pl.col(value).is_not_null())["date"].max()]}))
+    win = series.filter(pl.col("date").is_between(spec.start, spec.end), pl.col(value).is_not_null())
+    win = win.join(keydf, on=keys, how="inner") if keys else win.with_columns(pl.lit(0, pl.UInt32).alias("series"))
+    win = win.with_columns((pl.col("date") - pl.lit(spec.start)).dt.total_days().alias("_t"))
+    Y = np.full((S, T), np.nan)
+    Y[win["series"].to_numpy(), win["_t"].to_numpy()] = win[value].cast(pl.Float64).to_numpy()
+    lastd = (keydf.join(last, on=keys, how="left") if keys else keydf.with_columns(last["_last"]))["_last"]
+    last_t = np.array([(d - spec.start).days if d is not None else -1 for d in lastd.to_list()], dtype=float)
+    flag = np.zeros((S, T))
+    if spec.censored:
+        tt = np.arange(T)[None, :]
+        flag = np.where(np.isnan(Y) & (tt <= last_t[:, None]), 1.0, 0.0)
+        flag = np.where(Y == 1, -1.0, flag)
+    return keydf, Y, flag
+
+
+def _model_scale(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> np.ndarray:
+    """Outcome on the modelling scale; censored rows hold their thresholds."""
+    y = engine.transform_outcome(Y, spec.transform if spec.family == "gaussian" else "none")
+    if spec.censored:
+        hi = engine.transform_outcome(np.array(spec.chart_depth + 0.5), spec.transform)
+        lo = engine.transform_outcome(np.array(1.5), spec.transform)
+        y = np.where(flag > 0, hi, np.where(flag < 0, lo, y))
+    return y
+
+
+def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str = "rank",
+              residuals: bool = True, covariates: dict[str, np.ndarray] | None = None) -> FrameFit:
+    """Fit every series (distinct ``keys``) of ``series`` in one batch; see :func:`fit_its`.
+
+    ``covariates``: regressors on the window's days shared by all series (e.g. a control
+    series); days where one is missing are left out.  ``residuals=False`` skips paths and
+    residual diagnostics (faster; for the robustness battery).
+    """
+    keys = list(keys)
+    keydf, Y, flag = grid_matrix(series, keys, spec, value)
+    days = window_days(spec)
+    T = days.len()
+    if covariates:
+        gap = np.zeros(T, dtype=bool)
+        for v in covariates.values():
+            gap |= np.isnan(np.asarray(v, dtype=float))
+        Y = np.where(gap[None, :], np.nan, Y)
+        flag = np.where(gap[None, :], 0.0, flag)
+        covariates = {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
+    pre = np.arange(T) < spec.pre_days
+    in_fit = ~np.isnan(Y) | (flag != 0)
+    n_pre, n_post = (in_fit & pre).sum(1), (in_fit & ~pre).sum(1)
+    ranked = ~np.isnan(Y)
+    r_pre, r_post = (ranked & pre).sum(1), (ranked & ~pre).sum(1)
+    reasons: dict[int, str] = {}
+    for s in range(Y.shape[0]):
+        if n_pre[s] < spec.min_pre or n_post[s] < spec.min_post:
+            reasons[s] = (f"{n_pre[s]} of {spec.pre_days} pre-period and {n_post[s]} of {spec.post_days} "
+                          f"post-period days observed (need at least {spec.min_pre} and {spec.min_post}); "
+                          + ("days after the last ranked day (a store removal) are left out" if spec.censored else
+                             "days without a rank are below the chart depth (censored) or after a store removal"))
+        elif spec.censored and min(r_pre[s], r_post[s]) < MIN_RANKED_PER_SEGMENT:
+            reasons[s] = (f"only {r_pre[s]} pre-period and {r_post[s]} post-period days with a rank (need "
+                          f"{MIN_RANKED_PER_SEGMENT} in each): the censored model cannot locate a series that "
+                          "is almost always below the chart depth")
+        elif spec.transform == "log" and spec.family == "gaussian" and np.nanmin(Y[s], initial=np.inf) <= 0:
+            reasons[s] = "log transform needs positive values"
+    fit_idx = np.array([s for s in range(Y.shape[0]) if s not in reasons], dtype=int)
+    g = None
+    effects = paths = diags = None
+    if fit_idx.size:
+        y = _model_scale(Y[fit_idx], flag[fit_idx], spec)
+        if not spec.censored:
+            y = np.where(np.isfinite(y), y, np.nan)
+        cut, labels = _cutoffs(spec)
+        g = engine.fit_grid(y, np.arange(T, dtype=float), cut, spec.model, labels=labels,
+                            weekday=days.dt.weekday().to_numpy(),
+                            flag=flag[fit_idx] if spec.censored else None, covariates=covariates,
+                            residuals=residuals)
+        for j, reason in engine.skipped_reasons(g).items():
+            reasons[int(fit_idx[j])] = reason
+        remap = pl.DataFrame({"_j": np.arange(fit_idx.size), "_s": fit_idx})
+
+        def tag(df: pl.DataFrame) -> pl.DataFrame:
+            df = (df.join(remap, left_on="series", right_on="_j").drop("series").rename({"_s": "series"})
+                  .join(keydf.with_columns(pl.col("series").cast(pl.Int64)), on="series"))
+            return df.select(*keys, *[c for c in df.columns if c not in keys and c != "series"], "series")
+
+        effects = tag(engine.effects_frame(g))
+        base = (engine.diagnostics_frame(g) if residuals else
+                engine.counts_frame(g))
+        diags = base.with_columns(
+            (pl.col("n_pre") / spec.pre_days).alias("coverage_pre"),
+            (pl.col("n_post") / spec.post_days).alias("coverage_post"),
+            pl.lit(spec.errors).alias("errors"),
+        )
+        diags = tag(diags)
+        paths = tag(engine.path_frame(g, days)) if residuals else None
+    skipped = pl.DataFrame(
+        [{**{k: keydf[k][s] for k in keys}, "reason": r} for s, r in sorted(reasons.items())],
+        schema={**{k: keydf.schema[k] for k in keys}, "reason": pl.String},
+    )
+    empty_keys = {k: keydf.schema[k] for k in keys}
+    if effects is None:
+        effects = pl.DataFrame(schema={**empty_keys, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64,
+                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64})
+        diags = pl.DataFrame(schema=empty_keys)
+    if paths is None:
+        paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date})
+    return FrameFit(spec, keydf, g, effects, paths, diags, skipped)
 
 
 def fit_its(series: pl.DataFrame, spec: ITSSpec, value: str = "rank") -> ITSResult:
-    """Fit the segmented regression to ``series`` (columns ``date`` and ``value``).
+    """Fit the model of ``spec`` to one series (columns ``date`` and ``value``).
 
-    Rows outside the window are ignored; days without a row (e.g. the app was below the chart
-    depth) are missing and are *not* imputed: they reduce n and are reported in the
-    diagnostics as coverage.  Raises :class:`NotEstimable` when the window has fewer than
-    ``spec.min_pre`` pre-period or ``spec.min_post`` post-period observations.
+    Rows outside the window are ignored.  Raises :class:`NotEstimable` when the window has fewer
+    than ``spec.min_pre`` pre-period or ``spec.min_post`` post-period observations, or the fit
+    is impossible (rank-deficient design, no convergence).
     """
-    import statsmodels.api as sm
-    from scipy import stats
-    from statsmodels.stats.diagnostic import acorr_ljungbox
-    from statsmodels.stats.stattools import durbin_watson
-
-    win = series.filter(pl.col("date").is_between(spec.start, spec.end)).sort("date")
-    win = win.filter(pl.col(value).is_not_null())
-    n_pre = win.filter(pl.col("date") < spec.intervention).height
-    n_post = win.height - n_pre
-    if n_pre < spec.min_pre or n_post < spec.min_post:
-        raise NotEstimable(
-            f"{n_pre} of {spec.pre_days} pre-period and {n_post} of {spec.post_days} post-period "
-            f"days observed (need at least {spec.min_pre} and {spec.min_post}); days without a "
-            "rank are below the chart depth (censored) or after a store removal"
-        )
-    raw = win[value].cast(pl.Float64).to_numpy()
-    y = np.log(raw) if spec.transform == "log" else raw
-    X, names = design(win["date"], spec)
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise NotEstimable("design matrix is rank deficient (too few distinct days in a segment)")
-    lags = spec.hac_maxlags if spec.hac_maxlags is not None else newey_west_lags(len(y))
-    res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
-    beta, cov = np.asarray(res.params), np.asarray(res.cov_params())
-    se = np.sqrt(np.diag(cov))
-    df_resid = float(res.df_resid)
-    tcrit = float(stats.t.ppf(1 - spec.alpha / 2, df_resid))
-
-    rows = []
-    for term in ("level", "slope", "trend"):
-        j = names.index(term)
-        est, s = float(beta[j]), float(se[j])
-        row = {
-            "term": term,
-            "estimate": est,
-            "se": s,
-            "ci_low": est - tcrit * s,
-            "ci_high": est + tcrit * s,
-            "p_value": float(2 * stats.t.sf(abs(est / s), df_resid)) if s > 0 else float("nan"),
-        }
-        if spec.transform == "log":
-            row |= {
-                "ratio": math.exp(est),
-                "ratio_ci_low": math.exp(row["ci_low"]),
-                "ratio_ci_high": math.exp(row["ci_high"]),
-            }
-        rows.append(row)
-    effects = pl.DataFrame(rows)
-
-    # Counterfactual: switch the intervention terms off.
-    Xcf = X.copy()
-    Xcf[:, names.index("level")] = 0.0
-    Xcf[:, names.index("slope")] = 0.0
-    cf = Xcf @ beta
-    cf_se = np.sqrt(np.einsum("ij,jk,ik->i", Xcf, cov, Xcf))
-    D = X - Xcf  # only the intervention columns
-    eff = D @ beta
-    eff_se = np.sqrt(np.einsum("ij,jk,ik->i", D, cov, D))
-    fitted = X @ beta
-    path = pl.DataFrame(
-        {
-            "date": win["date"],
-            "post": X[:, names.index("level")].astype(bool),
-            "observed": y,
-            "fitted": fitted,
-            "counterfactual": cf,
-            "cf_low": cf - tcrit * cf_se,
-            "cf_high": cf + tcrit * cf_se,
-            "effect": eff,
-            "effect_low": eff - tcrit * eff_se,
-            "effect_high": eff + tcrit * eff_se,
-        }
-    )
-    resid = np.asarray(res.resid)
-    lb_lags = max(1, min(14, len(resid) // 5))
-    lb = acorr_ljungbox(resid, lags=[lb_lags])
-    diagnostics = {
-        "n": len(y),
-        "n_pre": n_pre,
-        "n_post": n_post,
-        "coverage_pre": n_pre / spec.pre_days,
-        "coverage_post": n_post / spec.post_days,
-        "hac_maxlags": lags,
-        "durbin_watson": float(durbin_watson(resid)),
-        "ljung_box_lag": lb_lags,
-        "ljung_box_p": float(np.asarray(lb["lb_pvalue"])[0]),
-        "residual_acf1": float(np.corrcoef(resid[:-1], resid[1:])[0, 1]),
-        "r_squared": float(res.rsquared),
-    }
-    return ITSResult(spec, effects, path, diagnostics, dict(zip(names, map(float, beta), strict=True)))
+    ff = fit_frame(series, spec, [], value)
+    if ff.skipped.height:
+        raise NotEstimable(ff.skipped["reason"][0])
+    diag = ff.diagnostics.drop("series").row(0, named=True)
+    diag = {k: v for k, v in diag.items() if not (isinstance(v, float) and math.isnan(v))}
+    params = dict(zip(ff.grid.design.names, map(float, ff.grid.fit.beta[0]), strict=True))
+    return ITSResult(spec, ff.effects.drop("series"), ff.paths.drop("series"), diag, params)

@@ -1,4 +1,4 @@
-"""Fit the segmented model to every series of a selection and collect the results."""
+"""Fit the ITS model to every series of a selection at once and collect the results."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis.errors import NotEstimable
-from analysis.models.its import ITSSpec, fit_its
+from analysis.models.its import ITSSpec, fit_frame
 
 BY = ("app_name", "country")
 
@@ -20,27 +19,15 @@ class PanelFit:
     skipped: pl.DataFrame  # app_name, country, reason
 
 
-def fit_panel(series: pl.DataFrame, spec: ITSSpec) -> PanelFit:
-    """Fit each (app, country) series of ``series`` separately (one store and chart)."""
-    effects, paths, diags, skipped = [], [], [], []
-    keys = series.select(BY).unique().sort(BY)
-    for app, country in keys.iter_rows():
-        s = series.filter(pl.col("app_name") == app, pl.col("country") == country)
-        tag = [pl.lit(app).alias("app_name"), pl.lit(country).alias("country")]
-        try:
-            r = fit_its(s, spec)
-        except NotEstimable as exc:
-            skipped.append({"app_name": app, "country": country, "reason": str(exc)})
-            continue
-        effects.append(r.effects.select(*tag, pl.all()))
-        paths.append(r.path.select(*tag, pl.all()))
-        diags.append({"app_name": app, "country": country, **r.diagnostics})
-    # Empty frames keep their schemas so later steps need no special cases.
-    eff = pl.concat(effects) if effects else pl.DataFrame(schema={"app_name": pl.String, "country": pl.String, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64})
-    pth = pl.concat(paths) if paths else pl.DataFrame(schema={"app_name": pl.String, "country": pl.String, "date": pl.Date})
-    dia = pl.DataFrame(diags) if diags else pl.DataFrame(schema={"app_name": pl.String, "country": pl.String})
-    skp = pl.DataFrame(skipped, schema={"app_name": pl.String, "country": pl.String, "reason": pl.String})
-    return PanelFit(eff, pth, dia, skp)
+def fit_panel(series: pl.DataFrame, spec: ITSSpec, value: str = "rank") -> PanelFit:
+    """Fit each (app, country) series of ``series`` (one store and chart) with the batched engine.
+
+    Every series gets the same model; series that cannot be estimated are listed in ``skipped``
+    with the reason.
+    """
+    ff = fit_frame(series, spec, BY, value)
+    return PanelFit(ff.effects.drop("series", strict=False), ff.paths.drop("series", strict=False),
+                    ff.diagnostics.drop("series", strict=False), ff.skipped)
 
 
 def attach_truth(effects: pl.DataFrame, truth: pl.DataFrame, spec: ITSSpec, store: str) -> pl.DataFrame:

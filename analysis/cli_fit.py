@@ -1,0 +1,362 @@
+"""``exodus fit``: fit an interrupted time-series model to any regular series in a CSV or parquet.
+
+    exodus fit DATA --date-col COL --outcome COL --intervention DATE [--intervention DATE ...]
+      [--by COL[,COL...]] [--where COL=VALUE ...] [--transform none|log]
+      [--family gaussian|poisson|quasipoisson|negbin] [--exposure COL]
+      [--errors iid|hac|ar1] [--seasonality none|dow|fourier:PERIOD:K]
+      [--impact step|step+slope|pulse|decay:HALF_LIFE] [--alpha 0.05] [--json]
+
+Dates must be regular: daily, weekly or monthly (same day of the month), gaps allowed (missing
+periods are missing, not zero).  Periods are rows: PERIOD of ``fourier`` and HALF_LIFE of
+``decay`` count rows of the series.  The post period starts at the first row on or after the
+intervention date.  ``--by`` fits each group separately (all groups in one batched pass).
+Empty outcome cells are missing values.  Bad arguments or data stop with a message naming the
+file, column and row, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from analysis.errors import DataError, InputError
+from analysis.models import engine
+from analysis.models.design import Impact, Seasonality
+
+ROW = "_row"
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _alpha_arg(text: str) -> float:
+    try:
+        a = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < a < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {a}")
+    return a
+
+
+def _parsed(parse):
+    def check(text: str) -> str:
+        try:
+            return str(parse(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return check
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``fit`` subcommand to the ``exodus`` parser."""
+    f = sub.add_parser("fit", help="fit an ITS model to a CSV/parquet series (one or many groups)",
+                       description=__doc__.split("\n\n")[0] + "\n" + __doc__.split("\n\n")[2],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("data", metavar="DATA", help="CSV or parquet file")
+    f.add_argument("--date-col", required=True, metavar="COL", help="column of dates (YYYY-MM-DD)")
+    f.add_argument("--outcome", required=True, metavar="COL", help="column of the outcome")
+    f.add_argument("--intervention", required=True, action="append", type=_date_arg, metavar="DATE",
+                   help="first post-intervention date (repeat for several interventions)")
+    f.add_argument("--by", metavar="COL[,COL...]", help="fit each group of these columns separately")
+    f.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                   help="keep rows where COL equals VALUE (repeatable, all must hold)")
+    f.add_argument("--transform", choices=engine.TRANSFORMS, default="none",
+                   help="model log(outcome) or the outcome (default: none)")
+    f.add_argument("--family", choices=engine.FAMILIES, default="gaussian",
+                   help="gaussian, or a log-link count model (default: gaussian)")
+    f.add_argument("--exposure", metavar="COL", help="count families: exposure column (log offset)")
+    f.add_argument("--errors", choices=("iid", "hac", "ar1"), default="hac",
+                   help="iid, Newey-West HAC, or AR(1) errors by exact ML (default: hac)")
+    f.add_argument("--seasonality", type=_parsed(Seasonality.parse), default="none",
+                   metavar="none|dow|fourier:PERIOD:K", help="seasonal terms (default: none)")
+    f.add_argument("--impact", type=_parsed(Impact.parse), default="step+slope",
+                   metavar="step|step+slope|pulse|decay:HALF_LIFE", help="impact shape (default: step+slope)")
+    f.add_argument("--alpha", type=_alpha_arg, default=0.05, help="1 - confidence level (default: 0.05)")
+    f.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    f.set_defaults(func=run)
+
+
+# ---------------------------------------------------------------- reading and validating
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read CSV (all columns as text, cast later with row-level errors) or parquet."""
+    src = str(path)
+    if not path.is_file():
+        raise DataError("file not found", file=src)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            return pl.read_parquet(path)
+        except Exception as exc:
+            raise DataError(f"cannot be read as parquet: {exc}", file=src) from None
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except Exception as exc:
+        raise DataError(f"cannot be read as CSV: {exc}", file=src) from None
+    if df.height == 0:
+        raise DataError("the file has no data rows", file=src)
+    return df
+
+
+def _fail_first(df: pl.DataFrame, bad: pl.Expr, message: str, src: str, column: str) -> None:
+    hit = df.filter(bad).head(1)
+    if hit.height:
+        raise DataError(message, file=src, column=column, row=int(hit[ROW][0]), value=hit[column][0])
+
+
+def _numeric(df: pl.DataFrame, col: str, src: str) -> pl.DataFrame:
+    c = pl.col(col)
+    raw = c.cast(pl.String).str.strip_chars() if df.schema[col] == pl.String else c
+    cast = raw.cast(pl.Float64, strict=False)
+    blank = c.is_null() | (c.cast(pl.String).str.strip_chars() == "") if df.schema[col] == pl.String else c.is_null()
+    _fail_first(df, ~blank & cast.is_null(), "not a number", src, col)
+    return df.with_columns(pl.when(blank).then(None).otherwise(cast).alias(col))
+
+
+def _dates(df: pl.DataFrame, col: str, src: str) -> pl.DataFrame:
+    dtype = df.schema[col]
+    if dtype == pl.Date:
+        parsed = pl.col(col)
+    elif isinstance(dtype, pl.Datetime):
+        parsed = pl.col(col).dt.date()
+    else:
+        parsed = pl.col(col).cast(pl.String).str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    _fail_first(df, pl.col(col).is_null(), "empty date", src, col)
+    _fail_first(df, parsed.is_null(), "unparseable date (expected YYYY-MM-DD)", src, col)
+    return df.with_columns(parsed.alias(col))
+
+
+def _where(df: pl.DataFrame, clauses: list[str], src: str) -> pl.DataFrame:
+    for clause in clauses:
+        if "=" not in clause:
+            raise InputError(f"--where expects COL=VALUE, got {clause!r}")
+        col, value = clause.split("=", 1)
+        if col not in df.columns:
+            raise DataError(f"--where column {col!r} not found; available: {df.columns}", file=src)
+        dtype = df.schema[col]
+        if dtype.is_numeric():
+            try:
+                df = df.filter(pl.col(col) == float(value))
+            except ValueError:
+                raise InputError(f"--where {clause!r}: column {col!r} is numeric, {value!r} is not") from None
+        else:
+            df = df.filter(pl.col(col).cast(pl.String) == value)
+    if df.is_empty():
+        raise InputError(f"no rows of {src} match --where {' '.join(clauses)}")
+    return df
+
+
+def frequency(dates: pl.Series) -> str:
+    """``monthly`` (all on one day of the month), ``weekly`` (multiples of 7 days) or ``daily``."""
+    u = dates.unique().sort()
+    if u.len() < 2:
+        return "daily"
+    if u.dt.day().n_unique() == 1 and (u.diff().drop_nulls().dt.total_days() >= 28).all():
+        return "monthly"
+    if ((u - u.min()).dt.total_days() % 7 == 0).all():
+        return "weekly"
+    return "daily"
+
+
+def period_index(dates: pl.Series, start: date, freq: str) -> np.ndarray:
+    """Periods since ``start`` (days, weeks or months)."""
+    if freq == "monthly":
+        return ((dates.dt.year() - start.year) * 12 + dates.dt.month() - start.month).to_numpy().astype(float)
+    days = (dates.cast(pl.Int64) - (start - date(1970, 1, 1)).days).to_numpy().astype(float)
+    return days / 7 if freq == "weekly" else days
+
+
+def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.ModelSpec]:
+    """Read, filter, type and check the data; return (frame, group columns, model)."""
+    path = Path(args.data)
+    src = str(path)
+    df = read_table(path)
+    by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else []
+    needed = [args.date_col, args.outcome, *by] + ([args.exposure] if args.exposure else [])
+    missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}; available: {df.columns}", file=src)
+    if args.exposure and args.family == "gaussian":
+        raise InputError("--exposure needs a count family: --family poisson, quasipoisson or negbin")
+    try:
+        model = engine.ModelSpec(impact=args.impact, seasonality=args.seasonality, errors=args.errors,
+                                 family=args.family, transform=args.transform, alpha=args.alpha)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    df = df.with_row_index(ROW, offset=1)
+    df = _where(df, args.where, src)
+    df = _dates(df, args.date_col, src)
+    df = _numeric(df, args.outcome, src)
+    y = pl.col(args.outcome)
+    if args.transform == "log":
+        _fail_first(df, y.is_not_null() & (y <= 0), "log transform needs positive values", src, args.outcome)
+    if args.family != "gaussian":
+        _fail_first(df, y.is_not_null() & ((y < 0) | (y != y.round(0))),
+                    f"family {args.family} needs non-negative whole counts", src, args.outcome)
+    if args.exposure:
+        df = _numeric(df, args.exposure, src)
+        e = pl.col(args.exposure)
+        _fail_first(df, e.is_null() | (e <= 0), "exposure must be a positive number", src, args.exposure)
+    dup = pl.struct([*by, args.date_col]).is_duplicated() & (pl.int_range(pl.len()).over([*by, args.date_col]) > 0)
+    hit = df.filter(dup).head(1)
+    if hit.height:
+        grp = ", ".join(f"{c}={hit[c][0]}" for c in by)
+        raise DataError(f"duplicate date {hit[args.date_col][0]}" + (f" within group {grp}" if by else "")
+                        + ("; use --by or --where to separate series" if not by else ""),
+                        file=src, column=args.date_col, row=int(hit[ROW][0]))
+    return df, by, model
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def _clean(v):
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace) -> list[dict]:
+    """Fit every group on the common period grid in one batched call; one dict per group."""
+    dcol = args.date_col
+    freq = frequency(df[dcol])
+    if model.seasonality == "dow" and freq != "daily":
+        raise InputError(f"--seasonality dow needs daily dates; {args.data} has {freq} dates")
+    start = df[dcol].min()
+    tt = period_index(df[dcol], start, freq)
+    T = int(tt.max()) + 1
+    groups = df.select(by).unique(maintain_order=False).sort(by) if by else pl.DataFrame({"_g": [0]})
+    S = groups.height
+    gi = (df.join(groups.with_row_index("_gi"), on=by, how="left")["_gi"].to_numpy() if by
+          else np.zeros(df.height, dtype=int))
+    ti = tt.astype(int)
+    Y = np.full((S, T), np.nan)
+    Y[gi, ti] = df[args.outcome].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    off = None
+    if args.exposure:
+        off = np.full((S, T), np.nan)
+        off[gi, ti] = np.log(df[args.exposure].cast(pl.Float64).to_numpy())
+    grid_dates = (pl.date_range(start, df[dcol].max(), {"daily": "1d", "weekly": "1w", "monthly": "1mo"}[freq],
+                                eager=True))
+    interventions = sorted(set(args.intervention))
+    if len(interventions) != len(args.intervention):
+        raise InputError("--intervention dates must be distinct")
+    cut = []
+    for d in interventions:
+        after = np.nonzero((grid_dates >= d).to_numpy())[0]
+        if after.size == 0 or after[0] == 0:
+            raise InputError(f"intervention {d} is not inside the data ({start} .. {df[dcol].max()}): "
+                             "need rows before and after it")
+        cut.append(float(after[0]))
+    if len(set(cut)) != len(cut):
+        raise InputError(f"interventions {', '.join(map(str, interventions))} fall in the same {freq} period")
+    y = engine.transform_outcome(Y, model.transform)
+    weekday = grid_dates.dt.weekday().to_numpy() if freq == "daily" else None
+    g = engine.fit_grid(y, np.arange(T, dtype=float), cut, model, labels=[d.isoformat() for d in interventions],
+                        weekday=weekday, offset=off)
+    eff = engine.effects_frame(g, list(g.design.effect_terms))
+    diag = engine.diagnostics_frame(g)
+    reasons = engine.skipped_reasons(g)
+    model_info = {**model.as_dict(), "interventions": [d.isoformat() for d in interventions],
+                  "frequency": freq, "description": model.describe_errors(),
+                  "impact_description": model.impact_obj.describe(), "terms": list(g.design.names)}
+    del model_info["censored"]
+    fits = []
+    for s in range(S):
+        group = {c: _clean(groups[c][s]) for c in by}
+        entry: dict = {"group": group, "n_pre": int(g.n_pre[s]), "n_post": int(g.n_post[s]), "model": model_info}
+        if g.n_pre[s] == 0 or g.n_post[s] == 0:
+            reasons[s] = f"no rows {'before' if g.n_pre[s] == 0 else 'on or after'} the intervention"
+        if s in reasons:
+            entry |= {"effects": {}, "diagnostics": {}, "error": reasons[s]}
+        else:
+            rows = eff.filter(pl.col("series") == s).drop("series")
+            entry["effects"] = {r.pop("term"): {k: _clean(v) for k, v in r.items()} for r in rows.to_dicts()}
+            d = diag.filter(pl.col("series") == s).drop("series").row(0, named=True)
+            warn = d.pop("warnings")
+            entry["diagnostics"] = {k: _clean(v) for k, v in d.items()} | {"warnings": warn.split("; ") if warn else []}
+        fits.append(entry)
+    if all("error" in f for f in fits):
+        first = fits[0]
+        where = f" (group {first['group']})" if by else ""
+        raise InputError(f"no group could be fitted{where}: {first['error']}")
+    return fits
+
+
+# ---------------------------------------------------------------- output
+
+
+def _fmt(v: float | None, p: bool = False) -> str:
+    if v is None:
+        return "NA"
+    if p:
+        return "<0.001" if v < 0.001 else f"{v:.3f}"
+    return f"{v:.4g}"
+
+
+def format_table(fits: list[dict], alpha: float) -> str:
+    """Readable text: one block per group."""
+    level = f"{round((1 - alpha) * 100)}%"
+    out = []
+    for f in fits:
+        g = ", ".join(f"{k}={v}" for k, v in f["group"].items()) or "all rows"
+        m = f["model"]
+        out.append(f"== {g}  (n_pre {f['n_pre']}, n_post {f['n_post']}; {m['frequency']}; {m['family']}"
+                   f"{', log(outcome)' if m['transform'] == 'log' else ''}; errors {m['errors']}; "
+                   f"impact {m['impact']}; seasonality {m['seasonality']})")
+        if "error" in f:
+            out.append(f"   not estimable: {f['error']}")
+            continue
+        ratio = any("ratio" in e for e in f["effects"].values())
+        head = f"   {'term':<18}{'estimate':>11}{'se':>10}   {level + ' CI':<22}{'p':>8}"
+        out.append(head + (f"   ratio [{level} CI]" if ratio else ""))
+        for term, e in f["effects"].items():
+            line = (f"   {term:<18}{_fmt(e['estimate']):>11}{_fmt(e['se']):>10}   "
+                    f"{'[' + _fmt(e['ci_low']) + ', ' + _fmt(e['ci_high']) + ']':<22}{_fmt(e['p_value'], True):>8}")
+            if "ratio" in e:
+                line += f"   {_fmt(e['ratio'])} [{_fmt(e['ratio_ci_low'])}, {_fmt(e['ratio_ci_high'])}]"
+            out.append(line)
+        d = f["diagnostics"]
+        parts = [f"Durbin-Watson {_fmt(d.get('durbin_watson'))}",
+                 f"Ljung-Box p {_fmt(d.get('ljung_box_p'), True)} (lag {d.get('ljung_box_lag')})",
+                 f"lag-1 ACF {_fmt(d.get('residual_acf1'))}"]
+        for key, label in (("rho", "rho"), ("dispersion", "dispersion"), ("alpha", "NB alpha"),
+                           ("hac_maxlags", "HAC lags")):
+            if d.get(key) is not None and not (key == "hac_maxlags" and m["errors"] != "hac"):
+                if key == "alpha" and m["family"] != "negbin":
+                    continue
+                parts.append(f"{label} {_fmt(d[key])}")
+        out.append("   diagnostics: " + ", ".join(parts))
+        for w in d.get("warnings", []):
+            out.append(f"   warning: {w}")
+    return "\n".join(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    df, by, model = prepare(args)
+    fits = fit_all(df, by, model, args)
+    if args.json:
+        print(json.dumps({"fits": fits}, indent=1, allow_nan=False))
+    else:
+        print(format_table(fits, args.alpha))
+    n_bad = sum("error" in f for f in fits)
+    if n_bad:
+        print(f"exodus fit: {n_bad} of {len(fits)} group(s) not estimable (see above)", file=sys.stderr)
+    return 0
