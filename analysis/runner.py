@@ -202,15 +202,23 @@ def _publish(build: Path, final: Path) -> Path:
 
 
 def _locate_failure(executed: Path, cell_index: int) -> dict:
-    """Name the failing cell by its index in the *source* notebook (papermill inserts an
-    ``injected-parameters`` cell) and by its first line of code."""
+    """Name the failing cell by its index in the *source* notebook and its first line.
+
+    The executed notebook holds cells papermill added (``injected-parameters``, and the
+    ``papermill-error-cell-tag`` banner before the failing cell), so the failing cell is found by
+    its error output and its source index counts only the notebook's own cells.
+    """
     info: dict = {"executed_cell_index": cell_index, "cell_index": cell_index, "cell_source": ""}
+    added = ("injected-parameters", "papermill-error-cell-tag")
     with contextlib.suppress(Exception):
         cells = nbformat.read(executed, as_version=4).cells
-        injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])]
-        if injected and injected[0] < cell_index:
-            info["cell_index"] = cell_index - 1
-        info["cell_source"] = cells[cell_index].source.strip().splitlines()[0][:120]
+        own = [c for c in cells if not set(c.metadata.get("tags", [])) & set(added)]
+        for i, c in enumerate(own):
+            if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+                info["cell_index"] = i
+                info["execution_count"] = c.get("execution_count")
+                info["cell_source"] = c.source.strip().splitlines()[0][:120]
+                break
     return info
 
 

@@ -98,3 +98,23 @@ def test_index_compares_two_versions(browser, report):
     assert "Inputs (SHA-256): identical" in diff and "Estimates" in diff
     assert errors == [] and external == []
     page.close()
+
+
+def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path):
+    """An event title holding markup (from a data file) is escaped everywhere on the page."""
+    from analysis.paths import EVENTS_FILE
+
+    payload = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+    lines = EVENTS_FILE.read_text().splitlines()
+    lines[2] = lines[2].replace("Attack on the US Capitol", payload.replace('"', '""').join('""'))
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(lines) + "\n")
+    out = runner.run("demo", {"events_file": str(events)}, root=tmp_path / "reports")
+    assert out.status == "complete", out.message
+    page, errors, external = open_page(browser, out.path / "index.html")
+    n = page.locator("div.exodus-chart").count()
+    page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=60_000)
+    assert page.evaluate("window.__xss") is None
+    assert payload in page.inner_text("body")
+    assert errors == [] and external == []
+    page.close()

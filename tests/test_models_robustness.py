@@ -111,3 +111,23 @@ def test_battery_runs_every_check_in_one_call():
     assert b.actual.filter(pl.col("app_name") == "A")["significant_bh"][0]
     assert b.placebo_summary.height == 2 and b.cutoffs.height == 14 and b.spec_curve.height == 4
     assert b.placebo_units.height == 1 and "no data" in b.earlier_year_note
+
+
+def test_battery_survives_windows_where_no_series_is_estimable():
+    """A short post period leaves no admissible fit for some checks: the battery returns empty
+    tables for them instead of failing (regression: a missing 'series' column)."""
+    from datetime import date
+
+    from analysis.data.demo import generate_demo
+    from analysis.models import robustness as rb
+    from analysis.models.its import ITSSpec
+
+    d = generate_demo()
+    series = d.panel.filter(pl.col("store") == "ios", pl.col("app_name").is_in(["WhatsApp", "Signal"]),
+                            pl.col("country").is_in(["in", "us"]))
+    spec = ITSSpec(date(2021, 1, 6), 60, 9, errors="ar1")
+    out = rb.battery(series, spec, ["app_name", "country"], events=None,
+                     placebo_series=series.filter(pl.col("app_name") == "WhatsApp"),
+                     spec_series=series.filter(pl.col("app_name") == "WhatsApp", pl.col("country") == "in"),
+                     shifts=[-1, 0, 1], donut_widths=[0, 1], pre_days=[30, 60], post_days=[9])
+    assert out.actual.height >= 1

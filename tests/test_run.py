@@ -147,6 +147,7 @@ def test_failed_run_is_recorded_as_failed_and_exits_nonzero(first_run, reports, 
     assert m["status"] == "failed"
     assert m["failure"]["notebook"] == "01_data_overview.ipynb"
     assert m["failure"]["cell_index"] == 3 and "deliberate failure" in m["failure"]["error"]
+    assert m["failure"]["cell_source"] == "raise RuntimeError('deliberate failure')"
     # Earlier versions are untouched and no build directory is left behind.
     after = sorted(p.name for p in (reports / "demo").iterdir())
     assert [a for a in after if a != "failed"] == [b for b in before if b != "failed"]

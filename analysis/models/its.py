@@ -263,11 +263,13 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
     )
     empty_keys = {k: keydf.schema[k] for k in keys}
     if effects is None:
+        # Same columns as a non-empty fit (incl. the engine's series index), so callers need no special case.
         effects = pl.DataFrame(schema={**empty_keys, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64,
-                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64})
-        diags = pl.DataFrame(schema=empty_keys)
+                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
+                                       "series": pl.Int64})
+        diags = pl.DataFrame(schema={**empty_keys, "loglik": pl.Float64, "series": pl.Int64})
     if paths is None:
-        paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date})
+        paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date, "series": pl.Int64})
     return FrameFit(spec, keydf, g, effects, paths, diags, skipped)
 
 
