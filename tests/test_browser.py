@@ -100,8 +100,11 @@ def test_index_compares_two_versions(browser, report):
     page.close()
 
 
-def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path):
-    """An event title holding markup (from a data file) is escaped everywhere on the page."""
+def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path, shared_data):
+    """An event title holding markup (from a data file) is escaped everywhere on the page.
+
+    The same run overlays the press-reported ranks and adds the BigTech.fail timeline to the
+    confounder table, so those optional inputs are exercised end to end too."""
     from analysis.paths import EVENTS_FILE
 
     payload = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
@@ -109,12 +112,18 @@ def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path):
     lines[2] = lines[2].replace("Attack on the US Capitol", payload.replace('"', '""').join('""'))
     events = tmp_path / "events.csv"
     events.write_text("\n".join(lines) + "\n")
-    out = runner.run("demo", {"events_file": str(events)}, root=tmp_path / "reports")
+    reported = shared_data / "reported_app_metrics" / "reported_ranks.csv"
+    bigtech = shared_data / "bigtech_fail_events" / "bigtech_fail_events.csv"
+    out = runner.run("demo", {"events_file": str(events), "reported_ranks_file": str(reported),
+                              "bigtech_events_file": str(bigtech)}, root=tmp_path / "reports")
     assert out.status == "complete", out.message
     page, errors, external = open_page(browser, out.path / "index.html")
     n = page.locator("div.exodus-chart").count()
     page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=60_000)
     assert page.evaluate("window.__xss") is None
-    assert payload in page.inner_text("body")
+    text = page.inner_text("body")
+    assert payload in text
+    assert "Twitter Bans President Trump" in text  # a BigTech.fail event near 8 Jan
+    assert "Ranks reported in the press versus the panel" in text
     assert errors == [] and external == []
     page.close()

@@ -168,3 +168,25 @@ def test_cli_params_lists_types_defaults_and_help(capsys):
     assert cli.main(["params"]) == 0
     out = capsys.readouterr().out
     assert "intervention_date" in out and "list[str]" in out and "first post-intervention day" in out
+
+
+def test_two_runs_at_once_do_not_clobber_each_other(tmp_path):
+    """Two `exodus run` processes on one reports directory both publish complete versions and
+    both appear in the index."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EXODUS_REPORTS_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "analysis", "run", "-p", "apps=Telegram,Discord", "-p", "countries=us,de"]
+    procs = [subprocess.Popen([*cmd, "-p", f"post_days={n}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for n in (20, 25)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    versions = sorted(p for p in (tmp_path / "demo").iterdir() if p.name.startswith("demo-"))
+    assert len(versions) == 2
+    for v in versions:
+        assert json.loads((v / "manifest.json").read_text())["status"] == "complete"
+    index = (tmp_path / "index.html").read_text()
+    assert all(v.name in index for v in versions)
+    assert not list((tmp_path / "demo").glob(".build-*"))
