@@ -144,6 +144,18 @@ def validate_values(values: dict, data: StudyData) -> None:
         )
     if not 0 < values["alpha"] < 0.5:
         raise ParameterError(f"alpha must be in (0, 0.5), got {values['alpha']}")
+    from analysis.downloads import _check_range
+    from analysis.models.its import ITSSpec
+
+    try:  # the model the notebooks will declare: an invalid choice stops here, not mid-run
+        ITSSpec(when, values["pre_days"], values["post_days"], transform=values["transform"], alpha=values["alpha"],
+                errors=values["errors"], impact=values["impact"], seasonality=values["seasonality"],
+                censored=values["censored"], chart_depth=data.chart_depth)
+    except ValueError as exc:
+        raise ParameterError(f"model parameters: {exc}") from None
+    if len(values["downloads_exponent"]) != 2:
+        raise ParameterError(f"downloads_exponent must be two numbers [low, high], got {values['downloads_exponent']}")
+    _check_range(tuple(values["downloads_exponent"]))
     select_series(data.panel, values["apps"], values["countries"], values["store"], values["chart"])
 
 

@@ -62,6 +62,9 @@ CORPUS = {
     "unknown parameter": ("ok7.csv", GOOD, ["-p", "windw=3"], ["unknown parameter 'windw'", "pre_days (int)", "apps (list[str])"]),
     "wrongly typed value": ("ok8.csv", GOOD, ["-p", "pre_days=twenty"], ["'pre_days' expects int, got 'twenty'"]),
     "bad alpha": ("ok9.csv", GOOD, ["-p", "alpha=1.5"], ["alpha"]),
+    "unknown error model": ("ok11.csv", GOOD, ["-p", "errors=robust"], ["model parameters", "errors must be one of", "'robust'"]),
+    "unknown impact shape": ("ok12.csv", GOOD, ["-p", "impact=zigzag"], ["impact must be one of"]),
+    "bad downloads exponent": ("ok13.csv", GOOD, ["-p", "downloads_exponent=1.1,0.8"], ["exponent range"]),
     "malformed events file": ("ok10.csv", GOOD, ["EVENTS"], ["events.csv", "column 'kind'", "row 2", "unknown kind"]),
     "missing panel file": (None, None, [], ["nowhere.csv", "not found"]),
 }
