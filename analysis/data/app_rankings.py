@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.data import panel as panel_mod
 from analysis.data.apps import canonical_names
 from analysis.errors import DataError
 
@@ -42,16 +43,9 @@ NATIVE_CHARTS: dict[tuple[str, str], str] = {
     ("google_play", "TOP_PAID"): "top_paid_overall",
     ("google_play", "GROSSING"): "top_grossing_overall",
 }
+# One row per app per snapshot: the panel's columns, led by the snapshot time.
 SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
-    "snapshot_utc": pl.Datetime("us", "UTC"),
-    "date": pl.Date(),
-    "store": pl.String(),
-    "country": pl.String(),
-    "chart": pl.String(),
-    "app_id": pl.String(),
-    "app_name": pl.String(),
-    "rank": pl.Int64(),
-    "chart_depth": pl.Int64(),
+    "snapshot_utc": panel_mod.OPTIONAL["snapshot_utc"], **panel_mod.SCHEMA, "chart_depth": panel_mod.OPTIONAL["chart_depth"],
 }
 SNAPSHOT_KEY = ("snapshot_utc", "store", "country", "chart")
 

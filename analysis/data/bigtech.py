@@ -17,8 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.data.csvcheck import check_csv_structure
-from analysis.errors import DataError
+from analysis.data.csvcheck import read_table, row_checker
 from analysis.paths import shared_data_dir
 
 COLUMNS = ("date", "date_raw", "title", "tags", "corporations", "sources", "slug", "extra_sources",
@@ -34,26 +33,8 @@ def load_bigtech(path: str | Path) -> pl.DataFrame:
     Returns the columns typed: ``date`` as a date, ``tags`` and ``corporations`` as lists,
     ``n_sources`` as an integer (checked against the ``sources`` field).
     """
-    path = Path(path)
-    src = str(path)
-    if not path.exists():
-        raise DataError("BigTech.fail events file not found", file=src)
-    check_csv_structure(path)
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except Exception as exc:
-        raise DataError(f"cannot be read as CSV: {exc}", file=src) from exc
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"missing column(s) {missing}; expected {list(COLUMNS)}", file=src)
-    if raw.height == 0:
-        raise DataError("the table has no rows", file=src)
-    df = raw.select(COLUMNS).with_row_index("_row", offset=1)
-
-    def fail(column: str, mask: pl.Expr, message: str) -> None:
-        hit = df.filter(mask).head(1)
-        if not hit.is_empty():
-            raise DataError(message, file=src, column=column, row=int(hit["_row"][0]), value=hit[column][0])
+    df, src = read_table(path, COLUMNS, "BigTech.fail events")
+    fail = row_checker(lambda: df, src)  # late binding: df is replaced as columns are parsed
 
     for col in ("date", "date_raw", "title", "slug", "url", "sources", "n_sources"):
         fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "required value is empty")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
+
+import polars as pl
 
 from analysis.errors import DataError
 
@@ -28,3 +31,48 @@ def check_csv_structure(path: Path) -> None:
         raise DataError(f"is not valid UTF-8 text: {exc}", file=str(path)) from exc
     except csv.Error as exc:
         raise DataError(f"is not valid CSV: {exc}", file=str(path)) from exc
+
+
+def read_table(
+    path: str | Path, columns: tuple[str, ...], what: str = "table", optional: tuple[str, ...] = ()
+) -> tuple[pl.DataFrame, str]:
+    """Read a CSV of strings with the required ``columns`` (plus those of ``optional`` present)
+    and a 1-based ``_row`` index.
+
+    Every structural problem (missing file, ragged row, unreadable CSV, missing columns, no
+    rows) is a :class:`DataError` naming the file (and the row where there is one).
+    """
+    path = Path(path)
+    src = str(path)
+    if not path.exists():
+        raise DataError(f"{what} file not found", file=src)
+    check_csv_structure(path)
+    try:
+        raw = pl.read_csv(path, infer_schema=False)
+    except Exception as exc:  # polars raises several types for unreadable CSV
+        raise DataError(f"cannot be read as CSV: {exc}", file=src) from exc
+    missing = [c for c in columns if c not in raw.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}; expected {list(columns)}", file=src)
+    if raw.height == 0:
+        raise DataError(f"the {what} has no rows", file=src)
+    present = [c for c in optional if c in raw.columns]
+    return raw.select(*columns, *present).with_row_index("_row", offset=1), src
+
+
+def row_checker(
+    frame: pl.DataFrame | Callable[[], pl.DataFrame], src: str
+) -> Callable[[str, pl.Expr, str], None]:
+    """``fail(column, mask, message)`` raises a :class:`DataError` at the first row where
+    ``mask`` holds, naming file, column, row and the offending value.
+
+    ``frame`` may be a function returning the current frame (e.g. ``lambda: df``), for loaders
+    that replace columns with parsed versions as they validate."""
+
+    def fail(column: str, mask: pl.Expr, message: str) -> None:
+        df = frame() if callable(frame) else frame
+        hit = df.filter(mask).head(1)
+        if not hit.is_empty():
+            raise DataError(message, file=src, column=column, row=int(hit["_row"][0]), value=hit[column][0])
+
+    return fail

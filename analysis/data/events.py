@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from analysis.data.csvcheck import check_csv_structure
+from analysis.data.csvcheck import read_table, row_checker
 from analysis.errors import DataError
 from analysis.paths import EVENTS_FILE
 
@@ -30,27 +30,8 @@ OPTIONAL_COLUMNS = ("local_time",)
 
 def load_events(path: str | Path = EVENTS_FILE) -> pl.DataFrame:
     """Read and validate the curated events table; every problem names file, column and row."""
-    path = Path(path)
-    src = str(path)
-    if not path.exists():
-        raise DataError("events file not found", file=src)
-    check_csv_structure(path)
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except Exception as exc:
-        raise DataError(f"cannot be read as CSV: {exc}", file=src) from exc
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"missing column(s) {missing}; expected {list(COLUMNS)}", file=src)
-    if raw.height == 0:
-        raise DataError("the events table has no rows", file=src)
-    optional = [c for c in OPTIONAL_COLUMNS if c in raw.columns]
-    df = raw.select(*COLUMNS, *optional).with_row_index("_row", offset=1)
-
-    def fail(column: str, mask: pl.Expr, message: str) -> None:
-        hit = df.filter(mask).head(1)
-        if not hit.is_empty():
-            raise DataError(message, file=src, column=column, row=int(hit["_row"][0]), value=hit[column][0])
+    df, src = read_table(path, COLUMNS, "events", optional=OPTIONAL_COLUMNS)
+    fail = row_checker(lambda: df, src)  # late binding: df is replaced as columns are parsed
 
     for col in ("event_id", "date_utc", "local_date", "local_tz", "event", "kind", "source_url"):
         fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "required value is empty")
@@ -65,7 +46,7 @@ def load_events(path: str | Path = EVENTS_FILE) -> pl.DataFrame:
         (pl.col("local_date") - pl.col("date_utc")).dt.total_days().abs() > 1,
         "local_date is more than one day from date_utc",
     )
-    if "local_time" in optional:
+    if "local_time" in df.columns:
         fail("local_time", pl.col("local_time").is_not_null()
              & pl.col("local_time").str.strptime(pl.Time, "%H:%M", strict=False).is_null(),
              "local_time is not HH:MM (24-hour local clock)")

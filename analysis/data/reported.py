@@ -13,8 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.data.csvcheck import check_csv_structure
-from analysis.errors import DataError
+from analysis.data.csvcheck import read_table, row_checker
 
 RANK_COLUMNS = ("date", "period", "store", "country", "country_stated", "chart", "app_name", "app_id", "rank",
                 "source_url", "quote", "note")
@@ -27,36 +26,10 @@ RANKS_FILE = Path("reported_app_metrics") / "reported_ranks.csv"
 DOWNLOADS_FILE = Path("reported_app_metrics") / "reported_downloads.csv"
 
 
-def _read(path: str | Path, columns: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
-    path = Path(path)
-    src = str(path)
-    if not path.exists():
-        raise DataError("file not found", file=src)
-    check_csv_structure(path)
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except Exception as exc:
-        raise DataError(f"cannot be read as CSV: {exc}", file=src) from exc
-    missing = [c for c in columns if c not in raw.columns]
-    if missing:
-        raise DataError(f"missing column(s) {missing}; expected {list(columns)}", file=src)
-    if raw.height == 0:
-        raise DataError("the table has no rows", file=src)
-    return raw.select(columns).with_row_index("_row", offset=1), src
-
-
-def _failer(df: pl.DataFrame, src: str):
-    def fail(column: str, mask: pl.Expr, message: str) -> None:
-        hit = df.filter(mask).head(1)
-        if not hit.is_empty():
-            raise DataError(message, file=src, column=column, row=int(hit["_row"][0]), value=hit[column][0])
-    return fail
-
-
 def load_reported_ranks(path: str | Path) -> pl.DataFrame:
     """Reported chart positions, validated: ``date`` a date, ``rank`` a positive integer."""
-    df, src = _read(path, RANK_COLUMNS)
-    fail = _failer(df, src)
+    df, src = read_table(path, RANK_COLUMNS, "reported ranks")
+    fail = row_checker(df, src)
     for col in ("date", "period", "store", "country", "chart", "app_name", "rank", "source_url"):
         fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "required value is empty")
     d = pl.col("date").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
@@ -74,8 +47,8 @@ def load_reported_ranks(path: str | Path) -> pl.DataFrame:
 
 def load_reported_downloads(path: str | Path) -> pl.DataFrame:
     """Reported downloads/installs/users, validated: ``value`` a number, periods dates."""
-    df, src = _read(path, DOWNLOAD_COLUMNS)
-    fail = _failer(df, src)
+    df, src = read_table(path, DOWNLOAD_COLUMNS, "reported downloads")
+    fail = row_checker(df, src)
     for col in ("record_id", "app_name", "metric", "value", "claim_type", "source_url"):
         fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "required value is empty")
     fail("record_id", pl.col("record_id").is_duplicated(), "duplicate record_id")
