@@ -2,7 +2,7 @@
 
 Every figure built from synthetic data carries the "SYNTHETIC DEMO DATA" banner in its title.
 Ranks are drawn on a reversed log axis (rank 1 at the top), the way charts are read.
-Censoring is stated in the subtitles: a missing point means the app was below the chart depth.
+Censoring is drawn, not left blank: censored days are ticks at the chart depth, removals a band.
 """
 
 from __future__ import annotations
@@ -92,48 +92,6 @@ def coverage_heatmap(panel: pl.DataFrame, store: str, depth: int, synthetic: boo
         .properties(width=260, height=150,
                     title=title(f"Chart coverage, {store} top free", synthetic,
                                 f"share of days per week with a rank in the top {depth}; blank = never in the chart"))
-    )
-
-
-def trajectories(
-    panel: pl.DataFrame,
-    events: pl.DataFrame,
-    store: str,
-    depth: int,
-    synthetic: bool,
-    reported: pl.DataFrame | None = None,
-) -> alt.Chart:
-    """Daily rank per app, one panel per country, with event rules; reversed log axis."""
-    p = _iso(with_segments(panel.filter(pl.col("store") == store).select("date", "country", "app_name", "rank")))
-    start, end = panel["date"].min(), panel["date"].max()
-    apps = sorted(p["app_name"].unique().to_list())
-    y = alt.Y("rank:Q", scale=alt.Scale(type="log", reverse=True, domain=[1, depth]), title="rank (log scale)")
-    lines = alt.Chart().mark_line(strokeWidth=1.3).encode(
-        x=alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)"),
-        y=y,
-        color=alt.Color("app_name:N", title="app", scale=alt.Scale(domain=apps, scheme="tableau10")),
-        detail="segment:N",  # no line across days without a rank
-        tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N", "rank:Q"],
-    )
-    layers = [lines, _event_rules(events, start, end)]
-    charts = []
-    for country in sorted(p["country"].unique().to_list()):
-        sub = p.filter(pl.col("country") == country)
-        layer = alt.layer(*layers, data=sub).properties(
-            width=WIDTH // 2, height=180, title=country.upper()
-        ).resolve_scale(color="independent")
-        if reported is not None:
-            rep = _iso(reported.filter(pl.col("country") == country, pl.col("store") == store))
-            if rep.height:
-                layer = layer + alt.Chart(rep).mark_point(shape="diamond", size=60, filled=True, color="black").encode(
-                    x="date:T", y="rank:Q", tooltip=["app_name:N", "rank:Q", "source_url:N"]
-                )
-        charts.append(layer)
-    rows = [alt.hconcat(*charts[i : i + 2]) for i in range(0, len(charts), 2)]
-    return alt.vconcat(*rows).resolve_scale(color="shared").properties(
-        title=title(f"Daily rank, {store} top free", synthetic,
-                    [f"Gaps: the app was below rank {depth} (censored) or removed from the store.",
-                     "Dashed rules: events (hover for names)."])
     )
 
 

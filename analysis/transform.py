@@ -38,12 +38,6 @@ def select_series(
     )
 
 
-def series_label(app: str, country: str, store: str | None = None) -> str:
-    """Human-readable series name, e.g. ``Signal · US · ios``."""
-    parts = [app, country.upper()] + ([store] if store else [])
-    return " · ".join(parts)
-
-
 def panel_summary(panel: pl.DataFrame, depth: int) -> pl.DataFrame:
     """Per app and country: observed span, days in the chart, best and median rank."""
     n_days = (panel["date"].max() - panel["date"].min()).days + 1
