@@ -137,3 +137,18 @@ def test_demo_true_effects_recovered(demo):
     # The one true level change (WhatsApp, +0.5 on 6 Jan) is found in every country.
     wa = eff.filter(pl.col("app_name") == "WhatsApp", pl.col("true_value") == 0.5)
     assert wa.height == 6 and (wa["ci_low"] > 0).all()
+
+
+def test_truth_recovery_counts_covering_intervals():
+    from analysis.models.panel import truth_recovery
+
+    eff = pl.DataFrame({
+        "term": ["level", "level", "slope", "trend"],
+        "estimate": [0.5, 1.0, 0.0, 9.0], "ci_low": [0.4, 0.1, -0.1, 8.0], "ci_high": [0.6, 0.2, 0.1, 10.0],
+        "true_value": [0.5, 0.5, 0.05, 0.0],
+    })
+    out = truth_recovery(eff).to_dicts()
+    assert out == [
+        {"term": "level", "n_series": 2, "share_covered": 0.5, "median_abs_error": pytest.approx(0.25)},
+        {"term": "slope", "n_series": 1, "share_covered": 1.0, "median_abs_error": pytest.approx(0.05)},
+    ]

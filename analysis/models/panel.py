@@ -58,3 +58,20 @@ def attach_truth(effects: pl.DataFrame, truth: pl.DataFrame, spec: ITSSpec, stor
         )
         .drop("_none")
     )
+
+
+def truth_recovery(effects: pl.DataFrame) -> pl.DataFrame:
+    """Per term, how well estimates recover known effects (``true_value`` from
+    :func:`attach_truth`): number of series, share of intervals covering the truth, median
+    absolute error."""
+    covered = (pl.col("ci_low") <= pl.col("true_value")) & (pl.col("true_value") <= pl.col("ci_high"))
+    return (
+        effects.filter(pl.col("true_value").is_not_null(), pl.col("term").is_in(["level", "slope"]))
+        .group_by("term")
+        .agg(
+            pl.len().alias("n_series"),
+            covered.mean().alias("share_covered"),
+            (pl.col("estimate") - pl.col("true_value")).abs().median().alias("median_abs_error"),
+        )
+        .sort("term")
+    )
