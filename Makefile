@@ -28,7 +28,7 @@ test-all: env  ## everything, including slow simulation studies
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: env  ## JupyterLab on the notebooks with the project's kernel
-	$(BIN)/python -c "from analysis.runner import ensure_kernel; ensure_kernel()"
+	$(BIN)/python -c "from analysis.report.run import ensure_kernel; ensure_kernel()"
 	$(BIN)/jupyter lab notebooks/
 
 lint: env

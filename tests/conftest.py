@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.paths import shared_data_dir
+from analysis.config import shared_data_dir
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analysis import cli
-from analysis.paths import EVENTS_FILE
+from analysis.config import EVENTS_FILE
 
 HEADER = "date,store,country,chart,app_id,app_name,rank\n"
 
@@ -100,7 +100,7 @@ def test_bad_input_exits_2_with_a_precise_message_and_writes_nothing(case, tmp_p
 
 def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monkeypatch, capsys):
     """The corpus cases fail only because of their defect: the same panel, intact, runs."""
-    from analysis import runner
+    from analysis.report import run as runner
 
     path = tmp_path / "good.csv"
     path.write_text(GOOD)
@@ -108,7 +108,7 @@ def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monke
                                                  "pre_days": "20", "post_days": "10", "apps": "AppA,AppB",
                                                  "countries": "us"})
     assert values["panel_file"] == str(path)
-    from analysis.studies import load_study
+    from analysis.data.studies import load_study
 
     data = load_study("custom", panel_file=str(path))
     assert data.synthetic is False and data.panel.height == 80
@@ -116,8 +116,8 @@ def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monke
 
 
 def test_panel_file_with_another_study_is_refused(tmp_path):
+    from analysis.data.studies import load_study
     from analysis.errors import InputError
-    from analysis.studies import load_study
 
     with pytest.raises(InputError, match="--study custom"):
         load_study("demo", panel_file=str(Path(tmp_path) / "x.csv"))

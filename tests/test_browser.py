@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import runner
+from analysis.report import run as runner
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +105,7 @@ def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path, shared_da
 
     The same run overlays the press-reported ranks and adds the BigTech.fail timeline to the
     confounder table, so those optional inputs are exercised end to end too."""
-    from analysis.paths import EVENTS_FILE
+    from analysis.config import EVENTS_FILE
 
     payload = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
     lines = EVENTS_FILE.read_text().splitlines()

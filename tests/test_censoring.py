@@ -123,7 +123,7 @@ def test_events_table_gets_first_affected_snapshots_with_local_time_and_utc_day(
 
 
 def test_events_loader_validates_an_optional_local_time(tmp_path):
-    from analysis.paths import EVENTS_FILE
+    from analysis.config import EVENTS_FILE
 
     text = EVENTS_FILE.read_text().splitlines()
     text[0] += ",local_time"

@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis.downloads import DEFAULT_EXPONENT, downloads_ratio, pct_change, translate
 from analysis.errors import InputError
+from analysis.models.downloads import DEFAULT_EXPONENT, downloads_ratio, pct_change, translate
 
 
 def effects(*rows: tuple[float, float, float]) -> pl.DataFrame:

@@ -7,7 +7,7 @@ import tomllib
 
 import yaml
 
-from analysis.paths import ROOT
+from analysis.config import ROOT
 
 
 def _name(req: str) -> str:

@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from analysis.config import EVENTS_FILE
 from analysis.data.events import COLUMNS, events_near, load_events, removals
 from analysis.errors import DataError
-from analysis.paths import EVENTS_FILE
 
 
 @pytest.fixture(scope="module")

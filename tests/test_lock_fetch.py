@@ -466,7 +466,7 @@ def test_jan2021_with_a_fetched_lock_but_an_empty_cache_names_fetch_and_mirror(a
 
 
 def test_jan2021_loads_from_verified_local_files_with_provenance(archive, tmp_path):
-    from analysis.studies import load_study
+    from analysis.data.studies import load_study
 
     _, out = make_lock(tmp_path, name="jan2021.json")
     do_fetch(out)
@@ -517,7 +517,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
 def test_jan2021_loads_offline_from_a_copied_cache_as_mirror(archive, tmp_path, monkeypatch):
     import shutil
 
-    from analysis.studies import load_study
+    from analysis.data.studies import load_study
 
     _, out = make_lock(tmp_path, name="jan2021.json")
     do_fetch(out)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from analysis import params
 from analysis.errors import InputError, ParameterError
-from analysis.runner import check_inputs_only, notebooks
+from analysis.report.run import check_inputs_only, notebooks
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import cli, runner
+from analysis import cli
+from analysis.report import run as runner
 
 
 @pytest.fixture(scope="module")

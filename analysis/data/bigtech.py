@@ -17,8 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.config import shared_data_dir
 from analysis.data.csvcheck import read_table, row_checker
-from analysis.paths import shared_data_dir
 
 COLUMNS = ("date", "date_raw", "title", "tags", "corporations", "sources", "slug", "extra_sources",
            "n_sources", "url")

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from analysis.config import EVENTS_FILE
 from analysis.data.csvcheck import read_table, row_checker
 from analysis.errors import DataError
-from analysis.paths import EVENTS_FILE
 
 KINDS = ("deplatforming", "confound", "platform_action", "other")
 STORES = ("ios", "google_play")

@@ -30,13 +30,13 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.config import DATA
 from analysis.data import app_rankings as ar
 from analysis.data.daily import DEFAULT_RULE, to_daily
 from analysis.data.lock import Entry, Lock, Progress, lock_sha256, read_lock, write_lock
 from analysis.data.panel import read_panel
 from analysis.data.remote import Http, commits_url, next_link, parse_commits, raw_url
 from analysis.errors import DataError, InputError
-from analysis.paths import DATA
 
 CONVERTER_VERSION = "1"  # bump when the conversion changes, so cached panels are rebuilt
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.config import DATA, EVENTS_FILE, ROOT
 from analysis.data import app_rankings as ar
 from analysis.data import demo as demo_mod
 from analysis.data.daily import DEFAULT_RULE, parse_rule
 from analysis.data.events import load_events
 from analysis.errors import InputError
-from analysis.paths import DATA, EVENTS_FILE, ROOT
 
 
 @dataclass

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import nbformat
 
-from analysis import pages
 from analysis import params as params_mod
+from analysis.config import NOTEBOOKS, ROOT, reports_dir
+from analysis.data.studies import StudyData, load_study, sha256
+from analysis.data.transform import select_series
 from analysis.errors import InputError, ParameterError
-from analysis.paths import NOTEBOOKS, ROOT, reports_dir
-from analysis.studies import StudyData, load_study, sha256
-from analysis.transform import select_series
+from analysis.report import html as pages
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
@@ -144,7 +144,7 @@ def validate_values(values: dict, data: StudyData) -> None:
         )
     if not 0 < values["alpha"] < 0.5:
         raise ParameterError(f"alpha must be in (0, 0.5), got {values['alpha']}")
-    from analysis.downloads import _check_range
+    from analysis.models.downloads import _check_range
     from analysis.models.its import ITSSpec
 
     try:  # the model the notebooks will declare: an invalid choice stops here, not mid-run

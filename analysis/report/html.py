@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from analysis.data.demo import SYNTHETIC_LABEL
-from analysis.display import vega_bundle
+from analysis.report.display import vega_bundle
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fff}

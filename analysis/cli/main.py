@@ -13,7 +13,8 @@ from analysis.errors import ExodusError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis import params, runner
+    from analysis import params
+    from analysis.report import run as runner
 
     overrides = params.parse_assignments(args.param or [])
     outcome = runner.run(args.study, overrides, cell_timeout=args.cell_timeout, force=args.force)
@@ -23,7 +24,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from analysis import params, runner
+    from analysis import params
+    from analysis.report import run as runner
 
     specs = params.collect(runner.notebooks())
     width = max(len(n) for n in specs)
@@ -51,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("params", help="list every notebook parameter with type, default and help")
     q.add_argument("--study", default="demo")
     q.set_defaults(func=_cmd_params)
-    from analysis import cli_data; cli_data.register(sub)  # noqa: E702, I001  (exodus data ...)
-    from analysis import cli_fit; cli_fit.register(sub)  # noqa: E702, I001
+    from analysis.cli import data as cli_data; cli_data.register(sub)  # noqa: E702, I001  (exodus data ...)
+    from analysis.cli import fit as cli_fit; cli_fit.register(sub)  # noqa: E702, I001
     return p
 
 

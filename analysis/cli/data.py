@@ -20,8 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.config import DATA
 from analysis.errors import InputError
-from analysis.paths import DATA
 
 
 def _csv(text: str) -> list[str]:
@@ -68,7 +68,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     from analysis.data import fetch
     from analysis.data.lock import Request, build_lock, read_lock
     from analysis.data.remote import Http
-    from analysis.studies import ARCHIVE_STUDIES
+    from analysis.data.studies import ARCHIVE_STUDIES
 
     if args.study:
         if args.study not in ARCHIVE_STUDIES:
@@ -107,7 +107,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.data import fetch
     from analysis.data.remote import Http
-    from analysis.studies import ARCHIVE_STUDIES
+    from analysis.data.studies import ARCHIVE_STUDIES
 
     lock = Path(args.lock) if args.lock else ARCHIVE_STUDIES["jan2021"].lock
     fetch.require_lock(lock)

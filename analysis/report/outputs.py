@@ -14,7 +14,7 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 
-from analysis.display import VL_VERSION
+from analysis.report.display import VL_VERSION
 
 
 def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list[Path]:
