@@ -37,5 +37,6 @@ lint: env
 clean-env:
 	rm -rf $(VENV)
 
-bench: env  ## batched engine vs loops of statsmodels fits (ends with RATIO lines)
+bench: env  ## batched engine vs loops of statsmodels fits, and a report run vs the papermill floor (RATIO lines)
 	$(BIN)/python bench/bench_its.py
+	$(BIN)/python bench/bench_report.py

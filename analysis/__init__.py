@@ -5,10 +5,11 @@ The package holds all logic; notebooks only set parameters, call it and display 
 Modules, in the direction data flows:
 
 - ``analysis.data``     load, validate and generate data (demo panel, events, studies, series selection)
-- ``analysis.data.transform`` select series and windows, transform ranks
 - ``analysis.models``   interrupted time-series models
 - ``analysis.figures``  altair figures
-- ``analysis.report``   saving figures/tables from notebooks; ``analysis.report.run`` runs studies
+- ``analysis.report``   run studies (``report.run``), save outputs, build the offline HTML pages
+- ``analysis.cli``      the ``exodus`` command line
+- ``analysis.config``   paths and every ``EXODUS_*`` environment variable
 """
 
 __version__ = "0.1.0"
