@@ -27,7 +27,8 @@ test: env  ## unit, notebook, report and browser tests (slow simulation tests ex
 test-all: env  ## everything, including slow simulation studies
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lab: env  ## JupyterLab on the notebooks with the project's kernel
+lab: env  ## JupyterLab on the notebooks with the project's kernel (adds the lab extra)
+	$(UV) sync --frozen --extra dev --extra lab --python 3.11
 	$(BIN)/python -c "from analysis.report.run import ensure_kernel; ensure_kernel()"
 	$(BIN)/jupyter lab notebooks/
 

@@ -20,7 +20,7 @@ def _pins(reqs: list[str]) -> dict[str, str]:
 
 def test_environment_yml_matches_pyproject():
     pp = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = _pins(pp["dependencies"] + pp["optional-dependencies"]["dev"])
+    wanted = _pins(pp["dependencies"] + [r for extra in pp["optional-dependencies"].values() for r in extra])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed = []
     for dep in env["dependencies"]:
