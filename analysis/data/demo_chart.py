@@ -32,14 +32,16 @@ RHO = 0.6
 SIGMA = 0.08
 
 
-def ar1_filter(shocks: np.ndarray, rho: float) -> np.ndarray:
-    """AR(1) paths along the last axis, started from the stationary distribution:
+def ar1_filter(shocks: np.ndarray, rho: float, axis: int = -1) -> np.ndarray:
+    """AR(1) paths along ``axis``, started from the stationary distribution:
     ``u[0] = e[0] / sqrt(1 - rho^2)``, ``u[t] = rho u[t-1] + e[t]`` (Box & Jenkins 1976, ch. 3)."""
-    out = np.empty_like(shocks)
-    out[..., 0] = shocks[..., 0] / np.sqrt(1.0 - rho * rho)
-    for t in range(1, shocks.shape[-1]):
-        out[..., t] = rho * out[..., t - 1] + shocks[..., t]
-    return out
+    e = np.moveaxis(shocks, axis, 0)
+    out = np.empty_like(e)
+    out[0] = e[0] / np.sqrt(1.0 - rho * rho)
+    for t in range(1, e.shape[0]):
+        np.multiply(out[t - 1], rho, out=out[t])
+        out[t] += e[t]
+    return np.moveaxis(out, 0, axis)
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,13 @@ class World:
         span = hi - lo + 1.0
         c, t, n = self.background.shape
         offsets = (np.arange(c * t, dtype=float) * span).reshape(c, t, 1)
-        flat = (np.sort(self.background, axis=2) - lo + offsets).ravel()
+        flat = np.sort(self.background, axis=2)
+        flat -= lo
+        flat += offsets
+        flat = flat.ravel()
         object.__setattr__(self, "_lo", lo)
         object.__setattr__(self, "_hi", hi)
-        object.__setattr__(self, "_offsets", offsets)
+        object.__setattr__(self, "_span", span)
         object.__setattr__(self, "_sorted", flat)
 
     def latent(self, without: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -79,13 +84,15 @@ class World:
         removed = self.term_removal[keep].any(axis=0)
         return z, removed
 
-    def positions(self, z: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    def positions(self, z: np.ndarray, removed: np.ndarray, days: slice = slice(None)) -> np.ndarray:
         """Position of every named app among all listed apps of its chart and day (NaN where
-        the app is removed); ``z`` and ``removed`` are (chart, day, app)."""
+        the app is removed); ``z`` and ``removed`` are (chart, day, app); ``days`` restricts the
+        computation to some days (the result has only those)."""
         c, t, n = self.background.shape
-        q = np.clip(z, self._lo - 0.25, self._hi + 0.25) - self._lo + self._offsets
-        below_bg = np.searchsorted(self._sorted, q.ravel(), side="left").reshape(z.shape)
-        below_bg = below_bg - (np.arange(c * t) * n).reshape(c, t, 1)
+        z, removed = z[:, days], removed[:, days]
+        rows = np.arange(c * t).reshape(c, t)[:, days]
+        q = np.clip(z, self._lo - 0.25, self._hi + 0.25) - self._lo + (rows * self._span)[..., None]
+        below_bg = np.searchsorted(self._sorted, q.ravel(), side="left").reshape(z.shape) - (rows * n)[..., None]
         listed = ~removed
         below_named = ((z[..., None, :] < z[..., :, None]) & listed[..., None, :]).sum(axis=-1)
         pos = (1 + below_bg + below_named).astype(float)
@@ -120,12 +127,14 @@ def simulate_background(rng: np.random.Generator, n_charts: int, weekday: np.nda
     and AR(1) noise."""
     n_t = weekday.size
     t = np.arange(n_t, dtype=float)
-    shape = (n_charts, N_BACKGROUND)
+    shape = (n_charts, 1, N_BACKGROUND)
     z0 = np.log(np.arange(1, N_BACKGROUND + 1) - 0.5 + rng.uniform(size=shape))
     trend = rng.normal(0.0, 0.1 / 30, size=shape)
     dow_amp = rng.normal(0.5, 1.0, size=shape)
     xmas_load = rng.normal(0.0, 0.3, size=shape)
-    noise = ar1_filter(rng.normal(0.0, SIGMA, size=(*shape, n_t)), RHO)
-    z = (z0[..., None] + trend[..., None] * (t - t.mean()) + dow_amp[..., None] * dow_pattern[weekday]
-         + xmas_load[..., None] * xmas + noise)
-    return np.ascontiguousarray(z.transpose(0, 2, 1))
+    z = ar1_filter(rng.normal(0.0, SIGMA, size=(n_charts, n_t, N_BACKGROUND)), RHO, axis=1)
+    z += z0
+    z += trend * (t - t.mean())[None, :, None]
+    z += dow_amp * dow_pattern[weekday][None, :, None]
+    z += xmas_load * xmas[None, :, None]
+    return z

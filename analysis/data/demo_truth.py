@@ -74,13 +74,11 @@ def event_truth(world: World, effects: tuple[EventEffect, ...], schedule: pl.Dat
         if not 0 <= i < len(world.days):
             continue
         z_cf, rem_cf = world.latent((term,))
-        pos_cf = world.positions(z_cf, rem_cf)[:, i]
-        latent = world.term_effect[k][:, i]
-        f = long_frame(world, [d], true_value=(np.log(pos_all[:, i]) - np.log(pos_cf))[:, None],
-                       latent_value=latent[:, None], rank_with=pos_all[:, i][:, None], rank_without=pos_cf[:, None])
-        parts.append(f.with_columns(pl.lit(term).alias("event_id"), pl.lit("level").alias("estimand"),
-                                    pl.lit("log_rank_reranked").alias("scale")))
-    levels = pl.concat(parts)
+        pos_cf = world.positions(z_cf, rem_cf, slice(i, i + 1))
+        f = long_frame(world, [d], true_value=np.log(pos_all[:, i:i + 1]) - np.log(pos_cf),
+                       latent_value=world.term_effect[k][:, i:i + 1], rank_with=pos_all[:, i:i + 1], rank_without=pos_cf)
+        parts.append(f.with_columns(pl.lit(term).alias("event_id")))
+    levels = pl.concat(parts).with_columns(pl.lit("level").alias("estimand"), pl.lit("log_rank_reranked").alias("scale"))
     extra = _shape_rows(effects, schedule, world)
     cols = ["app_name", "country", "store", "event_id", "estimand", "true_value", "date", "latent_value",
             "scale", "rank_with", "rank_without"]
