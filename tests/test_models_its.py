@@ -11,7 +11,6 @@ import pytest
 from scipy.signal import lfilter
 
 from analysis.models.its import ITSSpec, fit_its
-from analysis.models.panel import fit_panel
 
 T0 = date(2021, 1, 8)
 

@@ -37,8 +37,8 @@ def _date(text: str) -> date:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from analysis.data import app_rankings as ar
-    from analysis.data.daily import snapshots_per_day, to_daily
     from analysis.data.apps import APPS, SYNTHETIC_ONLY
+    from analysis.data.daily import snapshots_per_day, to_daily
 
     snaps = ar.read_files(args.files, args.snapshot_time)
     panel = to_daily(snaps, args.daily, source=", ".join(map(str, args.files)))
