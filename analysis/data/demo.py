@@ -37,7 +37,7 @@ import polars as pl
 
 from analysis.data import demo_effects as de
 from analysis.data.apps import APPS
-from analysis.data.demo_chart import RHO, SIGMA, World, ar1_filter, simulate_background
+from analysis.data.demo_chart import N_BACKGROUND, RHO, SIGMA, World, ar1_filter, simulate_background
 from analysis.data.demo_effects import (  # noqa: F401  (re-exported)
     COUNTRIES,
     DEFAULT_EFFECTS,
@@ -56,7 +56,7 @@ DEFAULT_SEED = 20210108
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
 NAMED_APPS: tuple[str, ...] = tuple(de.BASE_RANK)
 
-__all__ = ["APPS", "CHART", "CHART_DEPTH", "COUNTRIES", "DEFAULT_EFFECTS", "DEFAULT_SEED", "END", "RHO",
+__all__ = ["APPS", "CHART", "CHART_DEPTH", "COUNTRIES", "N_BACKGROUND", "DEFAULT_EFFECTS", "DEFAULT_SEED", "END", "RHO",
            "SIGMA", "START", "STORES", "SYNTHETIC_LABEL", "DemoData", "EventEffect", "effects_frame",
            "event_schedule", "generate_demo", "true_event_effects", "true_window_effects"]
 
