@@ -110,33 +110,26 @@ def test_invalid_spec_is_rejected():
         ITSSpec(T0, alpha=1.5)
 
 
-def test_demo_true_effects_recovered(demo):
-    """On the demo, series with a single true event at the intervention (or none in the window)
-    are recovered: most intervals cover the truth and the estimates are close to it.
+def test_demo_true_effects_recovered(demo, demo_window_fits):
+    """On the demo, step-model level changes at the first event recover the window-average
+    truth: most intervals cover it and the estimates are close to it.
 
     Newey-West intervals under-cover with AR(1) noise (rho = 0.6) on windows this short (measured
-    here: 35 of 48 = 73% at nominal 95%; quantised ranks near #1 add bias), so the bar is 65%
-    coverage plus a small median error, not 95%.  The report shows the measured coverage; an
-    AR(1) error model is what restores nominal coverage.
+    here: 34 of 48 = 71% at nominal 95%; the Christmas season in the pre-period and the 15 Jan
+    reversal inside the 30-day window add misspecification), so the bar is 65% coverage plus a
+    small median error, not 95%.  An AR(1) error model restores coverage (test_models_its).
     """
-    from analysis.models.panel import attach_truth, fit_panel
-
-    rows = []
-    for when, post in ((date(2021, 1, 6), 9), (date(2021, 1, 8), 30)):
-        spec = ITSSpec(when, 60, post)
-        panel = demo.panel.filter(pl.col("store") == "ios", pl.col("app_name").is_in(["WhatsApp", "Discord", "Twitter", "Facebook Messenger"]))
-        fit = fit_panel(panel, spec)
-        eff = attach_truth(fit.effects, demo.effects, spec, "ios").filter(
-            pl.col("true_value").is_not_null(), pl.col("term") == "level")
-        rows.append(eff)
-    eff = pl.concat(rows)
-    assert eff.height == 42
+    eff = demo_window_fits(demo, "hac")
+    assert eff.height == 48
     covered = ((eff["ci_low"] <= eff["true_value"]) & (eff["true_value"] <= eff["ci_high"])).mean()
     assert covered >= 0.65
-    assert (eff["estimate"] - eff["true_value"]).abs().median() < 0.1
-    # The one true level change (WhatsApp, +0.5 on 6 Jan) is found in every country.
-    wa = eff.filter(pl.col("app_name") == "WhatsApp", pl.col("true_value") == 0.5)
-    assert wa.height == 6 and (wa["ci_low"] > 0).all()
+    assert (eff["estimate"] - eff["true_value"]).abs().median() < 0.15
+    # The WhatsApp notice pushes WhatsApp down the chart (India/Europe-led): found where it is large.
+    wa = eff.filter(pl.col("app_name") == "WhatsApp", pl.col("true_value") > 0.25)
+    assert wa.height >= 8 and (wa["ci_low"] > 0).all()
+    # Placebo apps have no latent effect, yet their true rank effect is positive (pushed down).
+    placebo = eff.filter(pl.col("app_name") != "WhatsApp")
+    assert (placebo["true_value"] > 0).mean() > 0.8
 
 
 def test_truth_recovery_counts_covering_intervals():

@@ -37,8 +37,8 @@ def _date(text: str) -> date:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from analysis.data import app_rankings as ar
+    from analysis.data.apps import APPS, SYNTHETIC_ONLY
     from analysis.data.daily import snapshots_per_day, to_daily
-    from analysis.data.demo import APPS
 
     snaps = ar.read_files(args.files, args.snapshot_time)
     panel = to_daily(snaps, args.daily, source=", ".join(map(str, args.files)))
@@ -58,8 +58,9 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         print(f"top {args.show} of each chart:")
         print(panel.filter(pl.col("rank") <= args.show).sort("date", "store", "country", "chart", "rank")
               .select("date", "store", "country", "chart", "rank", "app_id", "app_name", "chart_depth"))
-        found = ar.apps_found(snaps, sorted(set(APPS)))
-        print(f"apps of interest found ({found['app_name'].n_unique()} of {len(APPS)}):")
+        real = sorted(set(APPS) - SYNTHETIC_ONLY)
+        found = ar.apps_found(snaps, real)
+        print(f"apps of interest found ({found['app_name'].n_unique()} of {len(real)}):")
         print(found)
     return 0
 

@@ -3,24 +3,45 @@
 Store titles change ("Signal - Private Messenger", "Telegram Messenger") and differ by store,
 so real chart files are matched on the store's app id (iOS bundle id, Google Play package) and
 given the canonical name used by the demo, the notebooks and the reported-figures files.  An
-app not listed here keeps its store title.  The ids come from :data:`analysis.data.demo.APPS`.
-Those of WhatsApp, Telegram, Twitter, Discord and Messenger in both stores appear in the
-archive's sample snapshots (late 2021) and are confirmed there; the others (Signal, Parler,
-MeWe, Rumble, Element, Threema) are not in those charts and are unconfirmed until a real panel
-is built: ``exodus data convert`` lists the apps of interest it found, so a wrong id shows up as
-an app missing from every chart.
+app not listed here keeps its store title.  Those of WhatsApp, Telegram, Twitter, Discord and
+Messenger in both stores appear in the archive's sample snapshots (late 2021) and are confirmed
+there; the others (Signal, Parler, MeWe, Rumble, Element, Threema) are not in those charts and
+are unconfirmed until a real panel is built: ``exodus data convert`` lists the apps of interest
+it found, so a wrong id shows up as an app missing from every chart.
+
+``Gab`` is a *synthetic-only* entry: the demo simulates a Gab-like alt-tech app in both stores,
+but the real Gab had no app in either store in January 2021 (Google removed it in 2017 and
+Apple never listed it), so it has placeholder ids that never match a real chart file and it is
+left out of :data:`APP_IDS`.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from analysis.data.demo import APPS
+# app_name -> (ios app id, Google Play package)
+APPS: dict[str, tuple[str, str]] = {
+    "Signal": ("org.whispersystems.signal", "org.thoughtcrime.securesms"),
+    "Telegram": ("ph.telegra.Telegraph", "org.telegram.messenger"),
+    "WhatsApp": ("net.whatsapp.WhatsApp", "com.whatsapp"),
+    "Parler": ("com.parler.parler", "com.parler.parler"),
+    "MeWe": ("com.mewe.mewe", "com.mewe"),
+    "Rumble": ("com.rumble.battles", "com.rumble.battles"),
+    "Gab": ("synthetic.gab", "synthetic.gab"),
+    "Element": ("im.vector.app", "im.vector.app"),
+    "Threema": ("ch.threema.iapp", "ch.threema.app"),
+    "Discord": ("com.hammerandchisel.discord", "com.discord"),
+    "Twitter": ("com.atebits.Tweetie2", "com.twitter.android"),
+    "Facebook Messenger": ("com.facebook.Messenger", "com.facebook.orca"),
+}
+
+# Apps that exist only in the synthetic demo (placeholder ids, never matched in real data).
+SYNTHETIC_ONLY: frozenset[str] = frozenset({"Gab"})
 
 # (store, app id) -> canonical name
 APP_IDS: dict[tuple[str, str], str] = {
-    **{("ios", ids[0]): name for name, ids in APPS.items()},
-    **{("google_play", ids[1]): name for name, ids in APPS.items()},
+    **{("ios", ids[0]): name for name, ids in APPS.items() if name not in SYNTHETIC_ONLY},
+    **{("google_play", ids[1]): name for name, ids in APPS.items() if name not in SYNTHETIC_ONLY},
 }
 
 

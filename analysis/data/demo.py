@@ -1,314 +1,250 @@
 """A seeded synthetic demo panel with known true effects.
 
 **SYNTHETIC DEMO DATA.**  Nothing here is an observation.  The generator exists so that the
-whole pipeline can run offline and so that tests and reports can show the models recover
-known effects.  It is *calibrated* to facts reported in the press (sources cited below and in
-the ``source_url`` column of the true-effects table), so that the demo looks like the real
-problem: apps that start outside the chart (censored), hit #1 (floored), or are removed from a
-store (structural missingness).
+whole pipeline can run offline and so that tests and reports can judge the models against a
+known truth.  It is *calibrated* to facts reported in the press (sources cited in
+:mod:`analysis.data.demo_effects` and in the ``source_url`` column of the true effects), so that
+the demo looks like the real problem: apps that start outside the chart (censored), hit #1
+(floored), are removed from a store (structural missingness), and share common shocks.
 
-Model of the latent log-rank of series s = (app, country, store) on day t::
+The world (:mod:`analysis.data.demo_chart`): one full chart per store and country, 2,500
+background apps plus the named apps, each with its own latent log-rank (AR(1) noise with
+rho = 0.6, trend, day-of-week, Christmas season); an app's rank is its **position** among all
+apps listed that day, so ranks are zero-sum (an app that climbs pushes the apps it passes
+down).  The named apps add the November 2020 post-election surge of Parler, MeWe, Rumble and
+Gab (pre-period) and one effect per registry event (``data/events/events_jan2021.csv``) placed
+on the first affected snapshot that :mod:`analysis.data.timing` computes.  The panel has a row
+for a named app on a day when its position is within the chart depth (200) and it is listed.
 
-    y*[s,t] = log(base_rank[s]) + trend[s] * (t - t_mid) + dow[app, weekday(t)]
-              + sum_k 1[t >= d_k] * (level_k + slope_k * (t - d_k)) + u[s,t]
-    u[s,t]  = rho * u[s,t-1] + e[s,t],   e ~ N(0, sigma^2)
+Calibration (US App Store, tested against ``../shared/data/reported_app_metrics``): Signal
+about #750 on 4 Jan 2021 -> #1 from 10 Jan; Telegram #2-3 on 13 Jan; Parler #1 on 8-9 Jan then
+removed (Google Play after 8 Jan, App Store after 9 Jan); MeWe #31 (8 Jan) -> #12 (9 Jan) ->
+#5 (11 Jan).  Everything else is illustrative (``basis = "illustrative"``).
 
-The observed rank is ``max(1, round(exp(y*)))``, ties broken so that ranks in a chart are
-distinct; a series has no row on a day where that rank exceeds the chart depth (200, carried in
-the panel's ``chart_depth`` column), and no rows after its app was removed from the store.  True effects are changes in the *latent*
-log-rank (negative = climbing the chart); where the latent rank goes beyond 1 or the chart
-depth, the observed series cannot show the full effect.
-
-Calibration facts (reported; see ``../shared/data/reported_app_metrics`` for quotes):
-
-- Signal: about #750 in US overall downloads on 4 Jan 2021 (App Annie, via
-  https://www.businessinsider.com/signal-app-downloads-surge-elon-musk-tweet-whatsapp-2021-1)
-  to #1 on the US App Store by 10-12 Jan (FOX Business via
-  https://techdigits.com/signal-becomes-no-1-app-after-reaching-1-3m-downloads-monday).
-  The surge was strongest in India and Europe, driven by WhatsApp's privacy notice
-  (https://www.medianama.com/2021/01/223-whatsapp-defers-privacy-policy-update/).
-- Telegram: #2 on the US App Store on 13 Jan 2021
-  (https://www.androidpolice.com/2021/01/12/telegram-adds-25-million-new-users-in-just-72-hours-as-rival-apps-falter/).
-- Parler: #1 on the US App Store on 8-9 Jan 2021, suspended by Google Play on 8 Jan and
-  removed by Apple on 9 Jan (https://www.thewrap.com/parler-no-1-apple-store-google-play-suspended-trump-twitter/).
-- MeWe: from #31 (8 Jan) to #12 (9 Jan) on the US App Store
-  (https://national-conservative.com/parler-and-other-alt-tech-sites-are-surging-dramatically/),
-  #5 by 11 Jan.
-
-Everything else (baselines outside the US, effects on Rumble and Element, day-of-week
-amplitudes, noise) is illustrative and labelled ``basis = "illustrative"``.
+The truth (:mod:`analysis.data.demo_truth`): per event (level re-ranked against the world
+without that event; slope/decay as latent parameters) and per window (re-ranked against the
+world without any event): :func:`true_event_effects`, :func:`true_window_effects`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
-from scipy.signal import lfilter
 
+from analysis.data import demo_effects as de
+from analysis.data.apps import APPS
+from analysis.data.demo_chart import N_BACKGROUND, RHO, SIGMA, World, ar1_filter, simulate_background
+from analysis.data.demo_effects import (  # noqa: F401  (re-exported)
+    COUNTRIES,
+    DEFAULT_EFFECTS,
+    STORES,
+    EventEffect,
+    event_schedule,
+)
+from analysis.data.demo_truth import event_truth, long_frame, panel_truth, window_effects
 from analysis.data.panel import SCHEMA, validate_panel
 
 START = date(2020, 10, 1)
 END = date(2021, 3, 31)
 CHART = "top_free_overall"
 CHART_DEPTH = 200
-COUNTRIES = ("us", "gb", "de", "fr", "in", "br")
-STORES = ("ios", "google_play")
 DEFAULT_SEED = 20210108
-RHO = 0.6
-SIGMA = 0.08
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
+NAMED_APPS: tuple[str, ...] = tuple(de.BASE_RANK)
 
-# app_name -> (ios app id, Google Play package)
-APPS: dict[str, tuple[str, str]] = {
-    "Signal": ("org.whispersystems.signal", "org.thoughtcrime.securesms"),
-    "Telegram": ("ph.telegra.Telegraph", "org.telegram.messenger"),
-    "WhatsApp": ("net.whatsapp.WhatsApp", "com.whatsapp"),
-    "Parler": ("com.parler.parler", "com.parler.parler"),
-    "MeWe": ("com.mewe.mewe", "com.mewe"),
-    "Rumble": ("com.rumble.battles", "com.rumble.battles"),
-    "Element": ("im.vector.app", "im.vector.app"),
-    "Threema": ("ch.threema.iapp", "ch.threema.app"),
-    "Discord": ("com.hammerandchisel.discord", "com.discord"),
-    "Twitter": ("com.atebits.Tweetie2", "com.twitter.android"),
-    "Facebook Messenger": ("com.facebook.Messenger", "com.facebook.orca"),
-}
-
-# Baseline (October 2020) App Store rank per country; Google Play = App Store x factor.
-# Threema is a paid app, so it practically never appears in a top-*free* chart.
-BASE_RANK: dict[str, dict[str, float]] = {
-    "Signal": {"us": 750, "gb": 320, "de": 260, "fr": 380, "in": 900, "br": 420},
-    "Telegram": {"us": 150, "gb": 90, "de": 45, "fr": 70, "in": 12, "br": 25},
-    "WhatsApp": {"us": 30, "gb": 6, "de": 3, "fr": 8, "in": 3, "br": 2},
-    "Parler": {"us": 90, "gb": 300, "de": 900, "fr": 900, "in": 2000, "br": 700},
-    "MeWe": {"us": 320, "gb": 900, "de": 1200, "fr": 1200, "in": 1500, "br": 1000},
-    "Rumble": {"us": 220, "gb": 900, "de": 1500, "fr": 1500, "in": 2000, "br": 1200},
-    "Element": {"us": 1500, "gb": 1500, "de": 330, "fr": 900, "in": 2500, "br": 2000},
-    "Threema": {c: 5000 for c in COUNTRIES},
-    "Discord": {"us": 12, "gb": 15, "de": 20, "fr": 18, "in": 45, "br": 30},
-    "Twitter": {"us": 22, "gb": 18, "de": 35, "fr": 28, "in": 25, "br": 30},
-    "Facebook Messenger": {"us": 10, "gb": 15, "de": 30, "fr": 25, "in": 20, "br": 10},
-}
-GOOGLE_PLAY_FACTOR = {"Telegram": 0.7, "WhatsApp": 0.8, "Signal": 0.8, "Parler": 1.2}
-
-# Removal from a store: the last day with a rank (a noon-UTC snapshot still shows the app on
-# the day of the evening-ET removal); see data/events/events_jan2021.csv, X05 and X06.
-REMOVED_AFTER: dict[tuple[str, str], date] = {
-    ("Parler", "google_play"): date(2021, 1, 8),
-    ("Parler", "ios"): date(2021, 1, 9),
-}
-
-# Day-of-week pattern of log-rank (Mon..Sun), scaled per app: messaging apps climb a little
-# at weekends (negative = better rank).
-DOW_PATTERN = np.array([0.02, 0.02, 0.01, 0.0, -0.01, -0.03, -0.02])
-DOW_AMPLITUDE = {
-    "Signal": 1.0, "Telegram": 1.2, "WhatsApp": 0.8, "Parler": 0.5, "MeWe": 0.5, "Rumble": 0.7,
-    "Element": 0.5, "Threema": 0.5, "Discord": 2.0, "Twitter": 0.6, "Facebook Messenger": 1.0,
-}
-
-_PRIVACY = "https://www.medianama.com/2021/01/223-whatsapp-defers-privacy-policy-update/"
-_MUSK = "https://twitter.com/elonmusk/status/1347165127036977153"
-_WRAP = "https://www.thewrap.com/parler-no-1-apple-store-google-play-suspended-trump-twitter/"
-_NATCON = "https://national-conservative.com/parler-and-other-alt-tech-sites-are-surging-dramatically/"
-_ANDROIDPOLICE = "https://www.androidpolice.com/2021/01/12/telegram-adds-25-million-new-users-in-just-72-hours-as-rival-apps-falter/"
-_FOX = "https://techdigits.com/signal-becomes-no-1-app-after-reaching-1-3m-downloads-monday"
-_IGAMBLER = "https://igambler.net/2021/01/12/trump-supporters-flock-to-mewe-gab-and-rumble-after-parler-goes-offline"
-
-
-@dataclass(frozen=True)
-class TrueEffect:
-    """A known change in latent log-rank for one app from ``date`` on.
-
-    ``level`` is the immediate shift (negative = climbs the chart), ``slope`` the change in
-    daily trend after ``date``.  ``countries``/``stores`` of ``None`` mean all.
-    """
-
-    app: str
-    date: date
-    level: dict[str, float] | float
-    slope: float = 0.0
-    label: str = ""
-    basis: str = "illustrative"
-    source_url: str = ""
-    stores: tuple[str, ...] = STORES
-
-    def level_for(self, country: str) -> float:
-        if isinstance(self.level, dict):
-            return float(self.level.get(country, 0.0))
-        return float(self.level)
-
-
-def _to_rank(target: dict[str, float], base: dict[str, float]) -> dict[str, float]:
-    """Level shifts that move each country from ``base`` to ``target`` rank."""
-    return {c: math.log(target[c] / base[c]) for c in target}
-
-
-def _chain(app: str, *targets: dict[str, float]) -> list[dict[str, float]]:
-    base = BASE_RANK[app]
-    out, prev = [], base
-    for t in targets:
-        out.append(_to_rank(t, prev))
-        prev = {**prev, **t}
-    return out
-
-
-_sig = _chain(
-    "Signal",
-    {"us": 15, "gb": 2.5, "de": 1.2, "fr": 2.0, "in": 1.1, "br": 3.0},
-    {"us": 1.2, "gb": 2.0, "de": 1.0, "fr": 1.7, "in": 1.0, "br": 2.6},
-)
-_tel = _chain(
-    "Telegram",
-    {"us": 40, "gb": 20, "de": 8, "fr": 12, "in": 2, "br": 3},
-    {"us": 15, "gb": 16, "de": 7, "fr": 10, "in": 1.8, "br": 2.6},
-    {"us": 2.2, "gb": 14, "de": 6.5, "fr": 9, "in": 1.8, "br": 2.5},
-)
-_mewe = _chain("MeWe", {"us": 31}, {"us": 12}, {"us": 5})
-
-DEFAULT_EFFECTS: tuple[TrueEffect, ...] = (
-    # WhatsApp privacy notice + Musk's tweet: the confound, strongest in India and Europe.
-    TrueEffect("Signal", date(2021, 1, 7), _sig[0], 0.0, "privacy shock (WhatsApp notice, Musk tweet)", "reported", _FOX),
-    TrueEffect("Signal", date(2021, 1, 9), _sig[1], 0.0, "deplatforming weekend (Trump ban, Parler removals)", "reported", _FOX),
-    TrueEffect("Signal", date(2021, 1, 15), 0.2, 0.03, "WhatsApp delays its deadline; interest decays", "illustrative", _PRIVACY),
-    TrueEffect("Telegram", date(2021, 1, 7), _tel[0], 0.0, "privacy shock (WhatsApp notice)", "illustrative", _PRIVACY),
-    TrueEffect("Telegram", date(2021, 1, 9), _tel[1], 0.0, "deplatforming weekend", "illustrative", _ANDROIDPOLICE),
-    TrueEffect("Telegram", date(2021, 1, 11), _tel[2], 0.0, "Parler offline; #2 in the US by 13 Jan", "reported", _ANDROIDPOLICE),
-    TrueEffect("Telegram", date(2021, 1, 15), 0.2, 0.025, "WhatsApp delays its deadline; interest decays", "illustrative", _PRIVACY),
-    TrueEffect("WhatsApp", date(2021, 1, 6), 0.5, 0.0, "privacy notice backlash", "illustrative", _PRIVACY),
-    TrueEffect("WhatsApp", date(2021, 1, 15), -0.3, 0.0, "deadline delayed", "illustrative", _PRIVACY),
-    TrueEffect("Parler", date(2021, 1, 7), {"us": math.log(5 / 90), "gb": math.log(60 / 300)}, 0.0, "Capitol attack aftermath", "reported", _NATCON),
-    TrueEffect("Parler", date(2021, 1, 8), {"us": math.log(1 / 5)}, 0.0, "#1 on the US App Store on 8-9 Jan", "reported", _WRAP),
-    TrueEffect("MeWe", date(2021, 1, 7), _mewe[0], 0.0, "#31 on the US App Store on 8 Jan", "reported", _NATCON),
-    TrueEffect("MeWe", date(2021, 1, 9), _mewe[1], 0.0, "#12 on the US App Store on 9 Jan", "reported", _NATCON),
-    TrueEffect("MeWe", date(2021, 1, 11), _mewe[2], 0.0, "#5 by 11 Jan", "reported", _NATCON),
-    TrueEffect("MeWe", date(2021, 1, 15), 0.0, 0.03, "interest decays", "illustrative", _NATCON),
-    TrueEffect("Rumble", date(2021, 1, 9), {"us": -0.7}, 0.0, "deplatforming weekend", "illustrative", _IGAMBLER),
-    TrueEffect("Rumble", date(2021, 1, 11), {"us": -2.0}, 0.02, "Parler offline", "illustrative", _IGAMBLER),
-    TrueEffect("Element", date(2021, 1, 11), {"de": -0.8, "fr": -0.5}, 0.0, "alternatives to WhatsApp", "illustrative", _PRIVACY),
-)
+__all__ = ["APPS", "CHART", "CHART_DEPTH", "COUNTRIES", "N_BACKGROUND", "DEFAULT_EFFECTS", "DEFAULT_SEED", "END", "RHO",
+           "SIGMA", "START", "STORES", "SYNTHETIC_LABEL", "DemoData", "EventEffect", "effects_frame",
+           "event_schedule", "generate_demo", "true_event_effects", "true_window_effects"]
 
 
 @dataclass(frozen=True)
 class DemoData:
     """The synthetic panel and everything needed to judge a model against the truth."""
 
-    panel: pl.DataFrame  # the rank panel (SCHEMA)
-    effects: pl.DataFrame  # one row per (app, country, store, date) true effect
+    panel: pl.DataFrame  # the rank panel (SCHEMA + chart_depth): named apps within the depth
+    effects: pl.DataFrame  # latent effect parameters: one row per (app, country, store, event effect)
     series: pl.DataFrame  # per-series base rank, trend, noise parameters, removal date
-    latent: pl.DataFrame  # latent log-rank per series and day (before flooring/censoring)
+    latent: pl.DataFrame  # per series and day: latent log-rank z and log position among all apps
     seed: int
+    truth: pl.DataFrame = field(default_factory=pl.DataFrame)  # per series and day: re-ranked truth
+    event_truth: pl.DataFrame = field(default_factory=pl.DataFrame)  # true_event_effects
+    schedule: pl.DataFrame = field(default_factory=pl.DataFrame)  # event_id, term_id, date
+    world: World | None = None
 
 
-def _series_frame(seed: int) -> pl.DataFrame:
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _profiles(days: list[date]) -> tuple[np.ndarray, np.ndarray]:
+    """(Christmas season profile, days since the November surge) per day."""
+    p = np.array([(d - de.XMAS_PEAK).days for d in days], dtype=float)
+    rise = np.clip((p + de.XMAS_RISE_DAYS) / de.XMAS_RISE_DAYS, 0.0, 1.0)
+    xmas = np.where(p < 0, rise, 2.0 ** (-np.maximum(p, 0) / de.XMAS_HALF_LIFE))
+    since_nov = np.array([(d - de.NOV_SURGE_START).days for d in days], dtype=float)
+    return xmas, since_nov
+
+
+def _series_frame(seed: int, charts: list[tuple[str, str]], removal_day: dict[tuple[str, str], date]) -> pl.DataFrame:
     rng = np.random.default_rng([seed, 1])
-    rows = []
-    for app in APPS:
-        for country in COUNTRIES:
-            for store in STORES:
-                base = BASE_RANK[app][country] * (GOOGLE_PLAY_FACTOR.get(app, 1.0) if store == "google_play" else 1.0)
-                rows.append(
-                    {
-                        "app_name": app,
-                        "country": country,
-                        "store": store,
-                        "app_id": APPS[app][0 if store == "ios" else 1],
-                        "base_rank": float(base),
-                        # pre-existing drift, log-rank per day (about +-0.1 per month)
-                        "trend_per_day": float(rng.normal(0.0, 0.1 / 30)),
-                        "rho": RHO,
-                        "sigma": SIGMA,
-                        "dow_amplitude": DOW_AMPLITUDE[app],
-                        "removed_after": REMOVED_AFTER.get((app, store)),
-                    }
-                )
+    trend = rng.normal(0.0, 0.1 / 30, size=(len(charts), len(NAMED_APPS)))  # about +-0.1 log-rank a month
+    rows = [
+        {"app_name": app, "country": country, "store": store, "app_id": APPS[app][0 if store == "ios" else 1],
+         "base_rank": float(de.BASE_RANK[app][country] * (de.GOOGLE_PLAY_FACTOR.get(app, 1.0) if store == "google_play" else 1.0)),
+         "trend_per_day": float(trend[c, a]), "rho": RHO, "sigma": SIGMA, "dow_amplitude": de.DOW_AMPLITUDE[app],
+         "xmas_loading": de.XMAS_LOADING[app], "removed_after": removal_day.get((app, store))}
+        for c, (store, country) in enumerate(charts) for a, app in enumerate(NAMED_APPS)
+    ]
     return pl.DataFrame(rows, schema_overrides={"removed_after": pl.Date})
 
 
-def effects_frame(effects: tuple[TrueEffect, ...] = DEFAULT_EFFECTS) -> pl.DataFrame:
-    """Expand :class:`TrueEffect` records into one row per (app, country, store, date)."""
+def _named_base(series: pl.DataFrame, seed: int, days: list[date], charts: list[tuple[str, str]]) -> np.ndarray:
+    """(chart, day, app) latent log-rank of the named apps without any registry event."""
+    c, a, n_t = len(charts), len(NAMED_APPS), len(days)
+    t = np.arange(n_t, dtype=float)
+    weekday = np.array([d.weekday() for d in days])
+    xmas, since_nov = _profiles(days)
+    shape = (c, a)
+    col = {k: series[k].to_numpy().reshape(shape) for k in ("base_rank", "trend_per_day", "dow_amplitude", "xmas_loading")}
+    nov = np.zeros((c, a, n_t))
+    for ci, (_, country) in enumerate(charts):
+        for ai, app in enumerate(NAMED_APPS):
+            if app in de.NOV_SURGE:
+                spike, lasting, h = de.NOV_SURGE[app]
+                u = since_nov
+                nov[ci, ai] = de.NOV_COUNTRY_SCALE[country] * np.where(u >= 0, spike * 2.0 ** (-np.maximum(u, 0) / h) + lasting, 0.0)
+    noise = ar1_filter(np.random.default_rng([seed, 2]).normal(0.0, SIGMA, size=(c, a, n_t)), RHO)
+    z = (np.log(col["base_rank"])[..., None] + col["trend_per_day"][..., None] * (t - t.mean())
+         + col["dow_amplitude"][..., None] * de.DOW_PATTERN[weekday] + col["xmas_loading"][..., None] * xmas + nov + noise)
+    return np.ascontiguousarray(z.transpose(0, 2, 1))
+
+
+def _terms(effects: tuple[EventEffect, ...], schedule: pl.DataFrame, events: pl.DataFrame, days: list[date],
+           charts: list[tuple[str, str]]) -> tuple[list[str], np.ndarray, np.ndarray, dict[tuple[str, str], date]]:
+    """Latent effect and removal arrays per term (K, chart, day, app), and removal days."""
+    term_of = dict(schedule.select("event_id", "term_id").iter_rows())
+    date_of = dict(schedule.select("event_id", "date").iter_rows())
+    missing = sorted({e.event_id for e in effects} - set(term_of))
+    if missing:
+        raise ValueError(f"demo effects name event(s) {missing} that are not in the events registry")
+    terms = list(dict.fromkeys(schedule["term_id"]))
+    eff = np.zeros((len(terms), len(charts), len(days), len(NAMED_APPS)))
+    rem = np.zeros(eff.shape, dtype=bool)
+    t = np.arange(len(days), dtype=float)
+    for e in effects:
+        u = t - (date_of[e.event_id] - days[0]).days
+        g = np.ones_like(u) if e.half_life is None else 2.0 ** (-np.maximum(u, 0) / e.half_life)
+        k, a = terms.index(term_of[e.event_id]), NAMED_APPS.index(e.app)
+        for c, (store, country) in enumerate(charts):
+            if store in e.stores:
+                eff[k, c, :, a] += np.where(u >= 0, e.level_for(country) * g + e.slope * np.maximum(u, 0), 0.0)
+    utc = dict(events.select("event_id", "date_utc").iter_rows())
+    removal_day: dict[tuple[str, str], date] = {}
+    for event_id, app, store in de.REMOVALS:
+        if event_id not in term_of:
+            continue
+        last = utc[event_id]  # the noon-UTC snapshot of the removal day still lists the app
+        removal_day[(app, store)] = last
+        k, a = terms.index(term_of[event_id]), NAMED_APPS.index(app)
+        off = np.array([d > last for d in days])
+        for c, (s, _) in enumerate(charts):
+            if s == store:
+                rem[k, c, off, a] = True
+    return terms, eff, rem, removal_day
+
+
+def effects_frame(effects: tuple[EventEffect, ...], schedule: pl.DataFrame) -> pl.DataFrame:
+    """The latent effect parameters, one row per (app, country, store, event effect) with a
+    non-zero level or slope: event_id (term id), date (its first affected snapshot), level,
+    slope, half_life, shape, label, basis, source_url."""
+    term_of = dict(schedule.select("event_id", "term_id").iter_rows())
+    date_of = dict(schedule.select("event_id", "date").iter_rows())
     rows = [
-        {
-            "app_name": e.app,
-            "country": c,
-            "store": s,
-            "date": e.date,
-            "level": e.level_for(c),
-            "slope": e.slope,
-            "label": e.label,
-            "basis": e.basis,
-            "source_url": e.source_url,
-        }
-        for e in effects
-        for c in COUNTRIES
-        for s in e.stores
-        if e.level_for(c) != 0.0 or e.slope != 0.0
+        {"app_name": e.app, "country": c, "store": s, "event_id": term_of[e.event_id], "date": date_of[e.event_id],
+         "level": e.level_for(c), "slope": e.slope, "half_life": e.half_life, "shape": e.shape, "label": e.label,
+         "basis": e.basis, "source_url": e.source_url}
+        for e in effects for c in COUNTRIES for s in e.stores if e.level_for(c) != 0.0 or e.slope != 0.0
     ]
-    return pl.DataFrame(rows).sort(["app_name", "country", "store", "date"])
+    return pl.DataFrame(rows, schema_overrides={"half_life": pl.Float64}).sort("app_name", "country", "store", "date")
+
+
+def _load_events(events: pl.DataFrame | Path | None) -> pl.DataFrame:
+    from analysis.data.events import load_events
+
+    if isinstance(events, pl.DataFrame):
+        return events
+    return load_events() if events is None else load_events(events)
 
 
 def generate_demo(
     seed: int = DEFAULT_SEED,
-    effects: tuple[TrueEffect, ...] = DEFAULT_EFFECTS,
+    effects: tuple[EventEffect, ...] = DEFAULT_EFFECTS,
     start: date = START,
     end: date = END,
+    events: pl.DataFrame | Path | None = None,
 ) -> DemoData:
-    """Generate the synthetic demo deterministically from ``seed``."""
-    series = _series_frame(seed)
-    eff = effects_frame(effects)
-    days = pl.date_range(start, end, "1d", eager=True)
-    n_t, n_s = days.len(), series.height
-    t = np.arange(n_t, dtype=float)
-    weekday = days.dt.weekday().to_numpy() - 1  # Mon = 0
-
-    rng = np.random.default_rng([seed, 2])
-    shocks = rng.normal(0.0, SIGMA, size=(n_s, n_t))
-    noise = lfilter([1.0], [1.0, -RHO], shocks, axis=1)
-
-    y = (
-        np.log(series["base_rank"].to_numpy())[:, None]
-        + series["trend_per_day"].to_numpy()[:, None] * (t - t.mean())[None, :]
-        + series["dow_amplitude"].to_numpy()[:, None] * DOW_PATTERN[weekday][None, :]
-        + noise
-    )
-    index = {k: i for i, k in enumerate(zip(series["app_name"], series["country"], series["store"], strict=True))}
-    day0 = start.toordinal()
-    for e in eff.iter_rows(named=True):
-        i = index[(e["app_name"], e["country"], e["store"])]
-        after = np.clip(t - (e["date"].toordinal() - day0), 0, None)
-        on = t >= (e["date"].toordinal() - day0)
-        y[i] += on * (e["level"] + e["slope"] * after)
-
+    """Generate the synthetic demo deterministically from ``seed`` (byte-identical panels for
+    equal arguments).  ``events`` is the registry (default ``data/events/events_jan2021.csv``)
+    that places each effect on its term's first affected snapshot."""
+    ev = _load_events(events)
+    schedule = event_schedule(ev)
+    days = _days(start, end)
+    charts = [(s, c) for s in STORES for c in COUNTRIES]
+    terms, eff, rem, removal_day = _terms(effects, schedule, ev, days, charts)
+    series = _series_frame(seed, charts, removal_day)
+    weekday = np.array([d.weekday() for d in days])
+    xmas, _ = _profiles(days)
+    background = simulate_background(np.random.default_rng([seed, 3]), len(charts), weekday, xmas, de.DOW_PATTERN)
+    world = World(days, charts, list(NAMED_APPS), background, _named_base(series, seed, days, charts), terms, eff, rem)
+    truth = panel_truth(world)
+    z_all, _ = world.latent()
+    ids = series.select("app_name", "country", "store", "app_id")
     latent = (
-        series.select("app_name", "app_id", "country", "store", "removed_after")
-        .with_columns(
-            pl.Series("date", [days] * n_s, dtype=pl.List(pl.Date)),
-            pl.Series("latent_log_rank", y.tolist(), dtype=pl.List(pl.Float64)),
-        )
-        .explode("date", "latent_log_rank")
+        long_frame(world, latent_z=z_all).join(truth.select("app_name", "country", "store", "date", "rank"),
+                                                on=["app_name", "country", "store", "date"])
+        .join(ids, on=["app_name", "country", "store"])
+        .select("app_name", "app_id", "country", "store", "date", "latent_z",
+                pl.col("rank").log().alias("latent_log_rank"))
+        .sort("app_name", "country", "store", "date")
     )
     panel = (
-        latent.filter(pl.col("removed_after").is_null() | (pl.col("date") <= pl.col("removed_after")))
-        .with_columns(
-            pl.lit(CHART).alias("chart"),
-            pl.col("latent_log_rank").exp().round(0).clip(lower_bound=1).cast(pl.Int64).alias("r0"),
-        )
-        .sort("date", "store", "country", "latent_log_rank")
-        .with_columns(pl.int_range(pl.len()).over("date", "store", "country").alias("_i"))
-        # distinct ranks: rank_i = max(r0_i, rank_{i-1} + 1) = i + cummax(r0 - i)
-        .with_columns(
-            (pl.col("_i") + (pl.col("r0") - pl.col("_i")).cum_max().over("date", "store", "country")).alias("rank")
-        )
-        .filter(pl.col("rank") <= CHART_DEPTH)
-        .with_columns(pl.lit(CHART_DEPTH, dtype=pl.Int64).alias("chart_depth"))
+        truth.filter(pl.col("rank") <= CHART_DEPTH).join(ids, on=["app_name", "country", "store"])
+        .with_columns(pl.lit(CHART).alias("chart"), pl.col("rank").cast(pl.Int64),
+                      pl.lit(CHART_DEPTH, dtype=pl.Int64).alias("chart_depth"))
         .select(*SCHEMA, "chart_depth")
     )
     return DemoData(
         panel=validate_panel(panel, source=f"synthetic demo (seed {seed})"),
-        effects=eff,
+        effects=effects_frame(effects, schedule),
         series=series,
-        latent=latent.drop("removed_after"),
+        latent=latent,
         seed=seed,
+        truth=truth.sort("app_name", "country", "store", "date"),
+        event_truth=event_truth(world, effects, schedule),
+        schedule=schedule,
+        world=world,
     )
+
+
+def true_event_effects(effects: tuple[EventEffect, ...] = DEFAULT_EFFECTS, *, seed: int = DEFAULT_SEED,
+                       demo: DemoData | None = None) -> pl.DataFrame:
+    """The per-event truth for every simulated app x country x store and registry term (zero
+    rows included): app_name, country, store, event_id (term id, e.g. ``"X04+X05"``), estimand
+    (``level`` re-ranked on the term's first affected snapshot; ``slope`` per day and ``decay``
+    half-life in days as latent parameters), true_value, date, latent_value, scale, rank_with,
+    rank_without.  Pass ``demo`` to reuse a generated world (else it is generated from ``seed``)."""
+    d = demo if demo is not None else generate_demo(seed=seed, effects=effects)
+    return d.event_truth
+
+
+def true_window_effects(panel_truth: pl.DataFrame | DemoData, window_start: date, window_end: date) -> pl.DataFrame:
+    """Per series: the mean over [window_start, window_end] of the log-rank effect of ALL
+    events (re-ranked against the world without any event; ``latent_value`` the mean latent
+    shift), estimand ``"window_average"``.  ``panel_truth`` is :attr:`DemoData.truth` (or the
+    demo itself)."""
+    frame = panel_truth.truth if isinstance(panel_truth, DemoData) else panel_truth
+    return window_effects(frame, window_start, window_end)
