@@ -135,15 +135,16 @@ def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
 
 def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1", seasonality: str = "dow",
                alpha: float = 0.05, min_pre: int = 14, window_days: int = 14, chart_depth: int = 200,
-               value: str = "rank") -> EventFit:
+               value: str = "rank", transform: str = "log") -> EventFit:
     """Fit every (app, country, store) series of ``panel`` (``date``, ``value`` = rank, optional
     ``status``) with one term per event of ``design``; the window average covers ``window_days``
     days from the first event.  Every series gets rows: estimates, or ``not_identified`` with a reason.
+    ``transform="none"``: ``value`` is on the modelling scale already (a log-rank contrast).
     """
     keydf, Y, flag = series_grid(panel, design, value)
     days = pl.date_range(design.start, design.end, "1d", eager=True)
     weekday = days.dt.weekday().to_numpy()
-    logy = engine.transform_outcome(Y, "log")
+    logy = engine.transform_outcome(Y, transform)
     cens_y = np.where(flag > 0, np.log(chart_depth + 0.5), logy)
     groups, bad = _plan(Y, flag, design, min_pre)
     rows: list[dict] = []
@@ -156,7 +157,7 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
             model, note = _censored_model(seasonality, alpha)
             g = _fit_group(cens_y[idx], flag[idx], design, list(kept), model, weekday)
         else:
-            model, note = engine.ModelSpec("step", seasonality, errors, transform="log", alpha=alpha), ""
+            model, note = engine.ModelSpec("step", seasonality, errors, transform=transform, alpha=alpha), ""
             g = _fit_group(logy[idx], None, design, list(kept), model, weekday)
         rows += _term_rows(g, design, list(kept), idx)
         for j, s in enumerate(idx):
@@ -181,7 +182,8 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
     w_start = design.first_event
     w_end = min(design.end, w_start + timedelta(days=window_days - 1))
     wa_rows, rho_pre = _window_rows(logy, flag, design, weekday, alpha, min_pre, w_start, w_end)
-    effects = _assemble(rows + wa_rows, keydf, Y, design, w_start, w_end)
+    effects = _assemble(rows + wa_rows, keydf, Y if transform == "log" else np.full_like(Y, np.nan), design,
+                        w_start, w_end)
     diag = _diagnostics(keydf, Y, flag, design, rho, rho_pre, warn_fit, notes, bad)
     return EventFit(effects, diag, design)
 
