@@ -89,15 +89,21 @@ def checklist_card(spec: ITSSpec, diagnostics: pl.DataFrame, events: pl.DataFram
     else:
         rows.append(("confounding events nearby", "n/a", "no events table given"))
     if control_check is not None:
-        bad = control_check.filter(pl.col("parallel").not_().fill_null(True))
-        rows.append(("controls: parallel pre-period trends", "warn" if bad.height else "ok",
-                     ("controls whose pre-period trend differs from the treated series (or cannot be tested): "
-                      + ", ".join(sorted(set(bad["control"].to_list())))) if bad.height
-                     else "every control's pre-period slope matches the treated series' (p >= 0.05); "
-                          "controls may share the common shocks"))
+        rows.append(control_item(control_check))
     if "rho_pre" in diagnostics.columns and "rho" in diagnostics.columns:
         rows.append(rho_break_item(diagnostics))
     return pl.DataFrame(rows, schema=["item", "status", "detail"], orient="row")
+
+
+def control_item(control_check: pl.DataFrame) -> tuple[str, str, str]:
+    """Controls judged by parallel pre-period trends (``controls.control_trends``), not by whether
+    they share the shock."""
+    bad = control_check.filter(pl.col("parallel").not_().fill_null(True))
+    return ("controls: parallel pre-period trends", "warn" if bad.height else "ok",
+            ("controls whose pre-period trend differs from the treated series (or cannot be tested): "
+             + ", ".join(sorted(set(bad["control"].to_list())))) if bad.height
+            else "every control's pre-period slope matches the treated series' (p >= 0.05); "
+                 "controls may share the common shocks")
 
 
 def rho_break_item(diagnostics: pl.DataFrame) -> tuple[str, str, str]:
