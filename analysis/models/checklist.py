@@ -83,7 +83,7 @@ def checklist_card(spec: ITSSpec, diagnostics: pl.DataFrame, events: pl.DataFram
         others = near.filter(~pl.col("date_utc").is_in(list(spec.interventions)))
         rows.append(("confounding events nearby", "warn" if others.height else "ok",
                      (f"{others.height} other event(s) within {confounder_days} days: "
-                      + "; ".join(f"{r['event_id']} {r['date_utc']}" for r in others.sort("date_utc").iter_rows(named=True))
+                      + "; ".join(f"{r['event_id']} {r['date_utc']}" for r in others.sort("date_utc", "event_id").iter_rows(named=True))
                       + " - an effect at the date cannot be attributed to one event alone (see alternative cutoffs)")
                      if others.height else f"no other curated event within {confounder_days} days"))
     else:
