@@ -27,6 +27,7 @@ def events():
         ("2021-01-08", "Play Store"),
         ("2021-01-09", "App Store"),
         ("2021-01-11", "Amazon Web Services"),
+        ("2021-01-11", "stop the steal"),
         ("2021-01-12", "70,000 QAnon"),
         ("2021-01-13", "Telegram removes"),
         ("2021-01-15", "15 May"),
@@ -43,6 +44,18 @@ def test_confounds_and_deplatformings_are_typed(events):
     kinds = dict(zip(events["event_id"], events["kind"], strict=True))
     assert kinds["X01"] == "confound" and kinds["X03"] == "confound"
     assert kinds["X04"] == "deplatforming"
+
+
+def test_facebook_stop_the_steal_ban_is_registered_with_its_newsroom_source(events):
+    from analysis.data.timing import affected_snapshot_dates
+
+    fb = affected_snapshot_dates(events).filter(pl.col("event_id") == "X12").row(0, named=True)
+    assert fb["kind"] == "deplatforming" and fb["platform"] == "Facebook"
+    assert fb["source_url"] == "https://about.fb.com/news/2021/01/preparing-for-inauguration-day/"
+    assert (fb["local_date"], fb["local_tz"]) == (date(2021, 1, 11), "America/Los_Angeles")
+    # Monday 11 Jan PT, no clock time: the noon-UTC snapshot of 11 Jan (if posted before 04:00 PT)
+    # or of 12 Jan; both bounds are reported
+    assert (fb["first_possible_snapshot"], fb["first_certain_snapshot"]) == (date(2021, 1, 11), date(2021, 1, 12))
 
 
 def test_us_evening_event_keeps_its_local_date(events):

@@ -202,3 +202,61 @@ def test_autocorrelation_warning_is_one_json_entry(tmp_path, capsys):
     _, out, _ = run(capsys, p, "--date-col", "day", "--outcome", "y", "--intervention", T0, "--json")
     warn = json.loads(out)["fits"][0]["diagnostics"]["warnings"]
     assert len(warn) == 1 and "too narrow" in warn[0] and "errors='ar1'" in warn[0]
+
+
+def test_contrast_groups_carry_the_label_and_a_parallel_trends_test(daily, capsys):
+    from analysis.models.contrast import parallel_trends
+
+    path, df = daily
+    code, out, _ = run(capsys, path, "--date-col", "day", "--outcome", "rank", "--intervention", T0, "--by", "app",
+                       "--contrast", "country=us:de", "--transform", "log", "--errors", "ar1", "--json")
+    assert code == 0
+    fits = json.loads(out)["fits"]
+    assert [f["group"] for f in fits] == [{"app": a, "contrast": "us - mean(de)"} for a in ("Other", "Signal")]
+    assert fits[1]["model"]["contrast_scale"] == "log(outcome)"
+    pt = fits[1]["diagnostics"]["parallel_trends"]
+    assert set(pt) == {"slope_difference", "se", "p_value", "n_pre", "errors", "parallel"}
+    w = df.filter(pl.col("app") == "Signal").pivot(on="country", index="day", values="rank").sort("day")
+    d = np.log(w["us"].cast(pl.Float64).to_numpy()) - np.log(w["de"].cast(pl.Float64).to_numpy())
+    # the contrast's level change is the model fitted to log(us) - log(de) by hand
+    from analysis.models import engine
+
+    g = engine.fit_grid(d[None, :], np.arange(d.size, dtype=float), [60.0],
+                        engine.ModelSpec("step+slope", "none", "ar1", transform="none"))
+    assert fits[1]["effects"]["level"]["estimate"] == pytest.approx(g.fit.beta[0, g.design.col("level")], rel=1e-10)
+    ref = parallel_trends(d, np.arange(d.size, dtype=float), 60.0, None, "none", "ar1")
+    assert pt["slope_difference"] == pytest.approx(ref.slope_difference, rel=1e-10)
+    assert pt["p_value"] == pytest.approx(ref.p_value, rel=1e-8)
+    code, out, _ = run(capsys, path, "--date-col", "day", "--outcome", "rank", "--intervention", T0, "--by", "app",
+                       "--contrast", "country=us:de", "--transform", "log")
+    assert "== app=Other, contrast=us - mean(de)" in out and "parallel trends: pre-period slope difference" in out
+
+
+def test_pool_adds_random_effects_estimates_across_groups(daily, capsys):
+    from analysis.models.pooling import pool
+
+    path, _ = daily
+    code, out, _ = run(capsys, path, "--date-col", "day", "--outcome", "rank", "--intervention", T0,
+                       "--intervention", T0 + timedelta(days=5), "--where", "app=Signal", "--by", "country",
+                       "--transform", "log", "--errors", "ar1", "--impact", "step", "--pool", "--json")
+    assert code == 0
+    res = json.loads(out)
+    pooled = {p["term"]: p for p in res["pooled"]}
+    assert set(pooled) == {"level", f"level@{(T0 + timedelta(days=5)).isoformat()}"}
+    assert set(pooled["level"]) == {"term", "estimate", "se", "ci_low", "ci_high", "tau2", "i2", "n_groups"}
+    e = [f["effects"]["level"] for f in res["fits"]]
+    ref = pool([x["estimate"] for x in e], [x["se"] for x in e], "reml")
+    assert pooled["level"]["estimate"] == pytest.approx(ref.estimate, rel=1e-12)
+    assert pooled["level"]["tau2"] == pytest.approx(ref.tau2, rel=1e-12) and pooled["level"]["n_groups"] == 2
+    assert pooled["level"]["ci_low"] <= -1.0 <= pooled["level"]["ci_high"]
+
+
+@pytest.mark.parametrize(("value", "phrase"), [("country=us", "expects COL=TREATED:C1"),
+                                                ("country=us:us,de", "both treated and a control"),
+                                                ("nation=us:de", "'nation'"),
+                                                ("country=us:xx", "country = xx")])
+def test_bad_contrast_exits_2(daily, capsys, value, phrase):
+    path, _ = daily
+    code, _, err = run(capsys, path, "--date-col", "day", "--outcome", "rank", "--intervention", T0,
+                       "--by", "app", "--contrast", value)
+    assert code == 2 and phrase in err

@@ -45,3 +45,16 @@ def test_missing_days_without_censoring_and_no_seasonality_are_warnings():
     assert status(card, "chart-depth censoring") == "warn"
     assert status(card, "seasonality") == "warn"
     assert status(card, "confounding events nearby") == "n/a"
+
+
+def test_unmodelled_breaks_item_from_rho_hats_and_parallel_trend_controls():
+    d = diag([0.4, 0.6, 0.5]).with_columns(pl.Series("rho", [0.5, 0.99, 0.8]), pl.Series("rho_pre", [0.45, 0.9, 0.5]))
+    card = checklist_card(SPEC.with_(errors="ar1"), d, control_check=pl.DataFrame(
+        {"control": ["gb", "de"], "parallel": [True, False]}))
+    row = card.filter(pl.col("item") == "unmodelled breaks (rho-hat)").row(0, named=True)
+    assert row["status"] == "warn"
+    assert row["detail"].startswith("1 of 3 series have rho-hat >= 0.98 (at its bound) and 1 a full-window")
+    ctl = card.filter(pl.col("item") == "controls: parallel pre-period trends").row(0, named=True)
+    assert ctl["status"] == "warn" and ctl["detail"].endswith(": de")
+    ok = checklist_card(SPEC.with_(errors="ar1"), d.head(1))
+    assert status(ok, "unmodelled breaks (rho-hat)") == "ok"

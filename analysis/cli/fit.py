@@ -5,13 +5,15 @@
       [--family gaussian|poisson|quasipoisson|negbin] [--exposure COL]
       [--errors iid|hac|ar1] [--seasonality none|dow|fourier:PERIOD:K]
       [--impact step|step+slope|pulse|decay:HALF_LIFE] [--alpha 0.05] [--json]
+      [--contrast COL=TREATED:C1[,C2...]] [--pool]
 
 Dates must be regular: daily, weekly or monthly (same day of the month), gaps allowed (missing
 periods are missing, not zero).  Periods are rows: PERIOD of ``fourier`` and HALF_LIFE of
 ``decay`` count rows of the series.  The post period starts at the first row on or after the
 intervention date.  ``--by`` fits each group separately (all groups in one batched pass).
 Empty outcome cells are missing values.  Bad arguments or data stop with a message naming the
-file, column and row, and exit code 2.
+file, column and row, and exit code 2.  ``--contrast`` and ``--pool``: see
+:mod:`analysis.cli.fit_designs`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from analysis.cli import fit_designs
 from analysis.errors import DataError, InputError
 from analysis.models import engine
 from analysis.models.design import Impact, Seasonality
@@ -84,6 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--impact", type=_parsed(Impact.parse), default="step+slope",
                    metavar="step|step+slope|pulse|decay:HALF_LIFE", help="impact shape (default: step+slope)")
     f.add_argument("--alpha", type=_alpha_arg, default=0.05, help="1 - confidence level (default: 0.05)")
+    f.add_argument("--contrast", metavar="COL=TREATED:C1[,C2...]",
+                   help="fit TREATED minus the mean of the controls (values of COL), within each --by group")
+    f.add_argument("--pool", action="store_true",
+                   help="add random-effects (REML) pooled estimates of each term across the fitted groups")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(func=run)
 
@@ -344,18 +351,37 @@ def format_table(fits: list[dict], alpha: float) -> str:
                     continue
                 parts.append(f"{label} {_fmt(d[key])}")
         out.append("   diagnostics: " + ", ".join(parts))
+        pt = d.get("parallel_trends")
+        if pt:
+            out.append(f"   parallel trends: pre-period slope difference {_fmt(pt['slope_difference'])} "
+                       f"(se {_fmt(pt['se'])}, p {_fmt(pt['p_value'], True)})")
         for w in d.get("warnings", []):
             out.append(f"   warning: {w}")
     return "\n".join(out)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.contrast:  # the contrast column separates series: fit it as a group column
+        col = fit_designs.parse_contrast(args.contrast)[0]
+        cols = [c.strip() for c in (args.by or "").split(",") if c.strip()]
+        args.by = ",".join(cols if col in cols else [*cols, col])
     df, by, model = prepare(args)
+    if args.contrast:
+        df, by, model = fit_designs.apply_contrast(df, by, model, args, args.data)
     fits = fit_all(df, by, model, args)
+    if args.contrast:
+        fit_designs.add_parallel_trends(fits, df, by, model, args, frequency(df[args.date_col]))
+        for f in fits:  # the contrast is taken after --transform, then fitted as is
+            f["model"] = f["model"] | {"contrast_scale": "log(outcome)" if args.transform == "log" else "outcome"}
+    out: dict = {"fits": fits}
+    if args.pool:
+        out["pooled"] = fit_designs.pooled_terms(fits, args.alpha)
     if args.json:
-        print(json.dumps({"fits": fits}, indent=1, allow_nan=False))
+        print(json.dumps(out, indent=1, allow_nan=False))
     else:
         print(format_table(fits, args.alpha))
+        if args.pool:
+            print(fit_designs.format_pooled(out["pooled"], args.alpha))
     n_bad = sum("error" in f for f in fits)
     if n_bad:
         print(f"exodus fit: {n_bad} of {len(fits)} group(s) not estimable (see above)", file=sys.stderr)

@@ -83,18 +83,45 @@ def checklist_card(spec: ITSSpec, diagnostics: pl.DataFrame, events: pl.DataFram
         others = near.filter(~pl.col("date_utc").is_in(list(spec.interventions)))
         rows.append(("confounding events nearby", "warn" if others.height else "ok",
                      (f"{others.height} other event(s) within {confounder_days} days: "
-                      + "; ".join(f"{r['event_id']} {r['date_utc']}" for r in others.sort("date_utc").iter_rows(named=True))
+                      + "; ".join(f"{r['event_id']} {r['date_utc']}" for r in others.sort("date_utc", "event_id").iter_rows(named=True))
                       + " - an effect at the date cannot be attributed to one event alone (see alternative cutoffs)")
                      if others.height else f"no other curated event within {confounder_days} days"))
     else:
         rows.append(("confounding events nearby", "n/a", "no events table given"))
     if control_check is not None:
-        broke = control_check.filter(pl.col("broke").fill_null(False))
-        rows.append(("controls did not break", "warn" if broke.height else "ok",
-                     ("controls with their own change at the intervention: "
-                      + ", ".join(sorted(set(broke["control"].to_list())))) if broke.height
-                     else "no control changed at the intervention"))
+        rows.append(control_item(control_check))
+    if "rho_pre" in diagnostics.columns and "rho" in diagnostics.columns:
+        rows.append(rho_break_item(diagnostics))
     return pl.DataFrame(rows, schema=["item", "status", "detail"], orient="row")
+
+
+def control_item(control_check: pl.DataFrame) -> tuple[str, str, str]:
+    """Controls judged by parallel pre-period trends (``controls.control_trends``), not by whether
+    they share the shock."""
+    bad = control_check.filter(pl.col("parallel").not_().fill_null(True))
+    return ("controls: parallel pre-period trends", "warn" if bad.height else "ok",
+            ("controls whose pre-period trend differs from the treated series (or cannot be tested): "
+             + ", ".join(sorted(set(bad["control"].to_list())))) if bad.height
+            else "every control's pre-period slope matches the treated series' (p >= 0.05); "
+                 "controls may share the common shocks")
+
+
+def rho_break_item(diagnostics: pl.DataFrame) -> tuple[str, str, str]:
+    """Unmodelled breaks: rho-hat at its bound, or the full-window rho-hat well above the
+    pre-period-only one (thresholds of :mod:`analysis.models.event_fit`)."""
+    from analysis.models.event_fit import RHO_AT_BOUND, RHO_JUMP
+
+    d = diagnostics.filter(pl.col("rho").is_not_null())
+    at_bound = _count(d, pl.col("rho") >= RHO_AT_BOUND)
+    jump = _count(d, (pl.col("rho") - pl.col("rho_pre")) > RHO_JUMP)
+    n = d.height
+    if not n:
+        return ("unmodelled breaks (rho-hat)", "n/a", "no AR(1) fit")
+    detail = (f"{at_bound} of {n} series have rho-hat >= {RHO_AT_BOUND} (at its bound) and {jump} a full-window "
+              f"rho-hat more than {RHO_JUMP} above the pre-period-only rho-hat: breaks the design does not model "
+              "are absorbed by the errors" if at_bound or jump else
+              f"no series has rho-hat at its bound or more than {RHO_JUMP} above its pre-period-only value")
+    return ("unmodelled breaks (rho-hat)", "warn" if at_bound or jump else "ok", detail)
 
 
 def model_card(spec: ITSSpec) -> pl.DataFrame:

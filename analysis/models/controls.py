@@ -8,9 +8,12 @@ A comparison series (another app, another country) that was exposed to the same 
 - ``method="regressors"``: add each control's outcome as a regressor (its coefficient is
   estimated, not assumed to be 1).
 
-A control is only valid if it did not itself break at the intervention: :func:`control_breaks`
-fits the declared model to each control alone and flags any with a level or slope change whose
-interval excludes zero.  Days where the treated series or any control lacks a value are left out.
+Controls are *supposed* to share the common shocks (the WhatsApp notice moved every country), so
+"the control did not break at the intervention" is the wrong test: it rejects exactly the
+controls a difference design needs.  What a control must satisfy is parallel trends before the
+intervention: :func:`control_trends` tests, for each control, the pre-period slope of the
+treated-minus-control difference (:func:`analysis.models.contrast.parallel_trends`).  Days where
+the treated series or any control lacks a value are left out.
 """
 
 from __future__ import annotations
@@ -88,25 +91,20 @@ def fit_controlled(panel: pl.DataFrame, treated: dict[str, str], controls: Seque
     return res
 
 
-def control_breaks(panel: pl.DataFrame, controls: Sequence[dict[str, str]], spec: ITSSpec,
-                   value: str = "rank") -> pl.DataFrame:
-    """Did a proposed control itself change at the intervention?  One row per control and term,
-    with ``broke`` true where the interval excludes zero (then it is not a valid control)."""
+def control_trends(panel: pl.DataFrame, treated: dict[str, str], controls: Sequence[dict[str, str]],
+                   spec: ITSSpec, value: str = "rank") -> pl.DataFrame:
+    """Parallel pre-period trends of the treated series and each control: one row per control
+    with the slope difference (treated minus control, per day), its se and p-value, and
+    ``parallel`` (p >= 0.05; null when the pre-period is too short to test)."""
+    from analysis.models.contrast import parallel_trends
+
+    days = window_days(spec)
+    t = (days - spec.start).dt.total_days().to_numpy().astype(float)
+    tv = days.to_frame().join(_pick(panel, treated).select("date", value), on="date", how="left")[value]
+    ty = transform_outcome(tv.cast(pl.Float64).to_numpy(), spec.transform)
+    errors = spec.errors if spec.errors in ("iid", "hac", "ar1") else "ar1"
     rows = []
-    for key in controls:
-        ff = fit_frame(_pick(panel, key), spec, [], value, residuals=False)
-        if ff.skipped.height:
-            rows.append(pl.DataFrame({"control": [_label(key)], "term": [None], "estimate": [None],
-                                      "ci_low": [None], "ci_high": [None], "p_value": [None],
-                                      "broke": [None], "note": [ff.skipped["reason"][0]]},
-                                     schema_overrides={"term": pl.String, "estimate": pl.Float64,
-                                                       "ci_low": pl.Float64, "ci_high": pl.Float64,
-                                                       "p_value": pl.Float64, "broke": pl.Boolean}))
-            continue
-        e = ff.effects.filter(pl.col("term") != "trend").select("term", "estimate", "ci_low", "ci_high", "p_value")
-        rows.append(e.with_columns(
-            pl.lit(_label(key)).alias("control"),
-            ((pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)).alias("broke"),
-            pl.lit("").alias("note"),
-        ).select("control", "term", "estimate", "ci_low", "ci_high", "p_value", "broke", "note"))
-    return pl.concat(rows, how="vertical_relaxed")
+    for name, cy in control_matrix(panel, controls, spec, value).items():
+        pt = parallel_trends(ty - cy, t, float(spec.pre_days), days.dt.weekday().to_numpy(), spec.seasonality, errors)
+        rows.append({"control": name.removeprefix("control:")} | pt.as_dict())
+    return pl.DataFrame(rows, schema_overrides={"parallel": pl.Boolean})

@@ -148,16 +148,20 @@ def seasonal_columns(t: np.ndarray, weekday: np.ndarray | None, season: Seasonal
 def build_design(
     t: np.ndarray,
     cutoffs: Sequence[float],
-    impact: Impact,
+    impact: Impact | Sequence[Impact],
     seasonality: Seasonality,
     weekday: np.ndarray | None = None,
     labels: Sequence[str] | None = None,
     covariates: Mapping[str, np.ndarray] | None = None,
+    name_all: bool = False,
 ) -> Design:
     """Intercept, trend, the impact columns of each cutoff, seasonal terms and covariates.
 
     ``t`` is the time index in periods, ``cutoffs`` the first post-intervention time of each
     intervention (ascending), ``labels`` their names (dates) used to suffix later terms.
+    ``impact`` is one shape for every cutoff or one per cutoff (per-event designs, where events
+    differ in shape); ``name_all`` suffixes the first cutoff's terms too (``level@X03``), so
+    every term names its event.
     """
     t = np.asarray(t, dtype=float)
     if not cutoffs:
@@ -165,14 +169,17 @@ def build_design(
     if list(cutoffs) != sorted(cutoffs):
         raise ValueError("interventions must be in ascending order")
     labels = list(labels) if labels is not None else [f"{c:g}" for c in cutoffs]
+    impacts = [impact] * len(cutoffs) if isinstance(impact, Impact) else list(impact)
+    if len(impacts) != len(cutoffs):
+        raise ValueError(f"{len(impacts)} impact shapes for {len(cutoffs)} interventions")
     cols = [np.ones_like(t), t]
     names = ["intercept", "trend"]
     effect_cols = []
-    for i, (t0, lab) in enumerate(zip(cutoffs, labels, strict=True)):
-        for term, col in zip(impact.terms, impact_columns(t, float(t0), impact), strict=True):
+    for i, (t0, lab, imp) in enumerate(zip(cutoffs, labels, impacts, strict=True)):
+        for term, col in zip(imp.terms, impact_columns(t, float(t0), imp), strict=True):
             effect_cols.append(len(cols))
             cols.append(col)
-            names.append(term if i == 0 else f"{term}@{lab}")
+            names.append(term if i == 0 and not name_all else f"{term}@{lab}")
     s_cols, s_names = seasonal_columns(t, weekday, seasonality)
     cols += s_cols
     names += s_names

@@ -206,16 +206,21 @@ def fit_grid(
     flag: np.ndarray | None = None,
     covariates: Mapping[str, np.ndarray] | None = None,
     residuals: bool = True,
+    impacts: Sequence[Impact] | None = None,
+    name_all: bool = False,
 ) -> GridFit:
     """Fit every row of ``y`` (S, T; modelling scale, NaN = missing) on the grid ``t``.
 
     ``offset``: (S, T) log-exposure for count families; ``flag``: (S, T) censoring flags (0
     observed, +1 right-, -1 left-censored; ``y`` holds the threshold on censored rows);
-    ``covariates``: extra regressors on the grid (shared by all series).
+    ``covariates``: extra regressors on the grid (shared by all series); ``impacts``: one shape
+    per cutoff instead of ``model.impact`` (per-event designs), ``name_all``: name every term
+    ``TERM@LABEL`` (see :func:`analysis.models.design.build_design`).
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     t = np.asarray(t, dtype=float)
-    design = build_design(t, list(cutoffs), model.impact_obj, model.seasonality_obj, weekday, labels, covariates)
+    shapes = list(impacts) if impacts is not None else model.impact_obj
+    design = build_design(t, list(cutoffs), shapes, model.seasonality_obj, weekday, labels, covariates, name_all)
     aux = {}
     if offset is not None:
         aux["offset"] = offset
