@@ -278,7 +278,7 @@ def test_reranked_truth_tracks_the_latent_shift_away_from_the_top_and_is_floored
     # Where the latent shift would carry the app past #1, it ends at the top (behind at most one
     # other climber) and the rank effect is attenuated.
     past_top = lv.filter(pl.col("rank_without") * pl.col("latent_value").exp() < 0.5)
-    assert past_top.height >= 3
+    assert past_top.height >= 2
     assert (past_top["rank_with"] <= 2).all() and (past_top["true_value"] > past_top["latent_value"]).all()
 
 

@@ -27,14 +27,17 @@ def test_terms_follow_the_timing_table_and_same_day_events_are_merged(events):
     for term in d.terms:
         assert {snap[e] for e in term.events} == {term.first_snapshot}
         assert term.id == "+".join(term.events)
-    assert [t.id for t in d.terms] == ["X01", "X03", "X04+X05", "X06", "X07+X12", "X08", "X09", "X10"]
+    assert [t.id for t in d.terms] == ["X01", "X02", "X03", "X04+X05", "X06", "X07+X12", "X08", "X09", "X10",
+                                       "X11"]
     assert d.first_event == date(2021, 1, 4)
     assert d.cutoffs()[0] == (date(2021, 1, 4) - START).days
     # merges are reported, with the reason
     assert d.merges["term_id"].to_list() == ["X04+X05", "X07+X12"]
     assert d.merges["reason"].str.contains("same first affected snapshot").all()
     # what was left out, and why
-    assert dict(zip(d.excluded["event_id"], d.excluded["reason"], strict=True)) == {
+    assert d.excluded.is_empty()
+    without_other = build_event_design(events, START, END, kinds=("confound", "deplatforming", "platform_action"))
+    assert dict(zip(without_other.excluded["event_id"], without_other.excluded["reason"], strict=True)) == {
         "X02": "not selected (kind other)", "X11": "not selected (kind other)"}
 
 
@@ -43,10 +46,11 @@ def test_first_certain_rule_and_minimum_separation(events):
     assert {t.id: t.first_snapshot for t in d.terms}["X04+X05"] == date(2021, 1, 9)
     assert "X07" in [t.id for t in d.terms] and "X12" not in [t.id for t in d.terms]  # 11 vs 12 Jan
     wide = build_event_design(events, START, END, min_separation_days=2)
-    # chained: 7 Jan (X03) -> 8 Jan (X04, X05) -> 9 Jan (X06); 11 Jan (X07, X12) -> 12 Jan -> 13 Jan;
-    # ids in registry order (the registry is sorted by UTC date, then id)
-    assert [t.id for t in wide.terms] == ["X01", "X03+X04+X05+X06", "X07+X12+X08+X09", "X10"]
-    assert wide.merges.filter(pl.col("term_id") == "X03+X04+X05+X06")["reason"][0].startswith(
+    # chained: 7 Jan (X02) -> 8 Jan (X03) -> 9 Jan (X04, X05) -> 10 Jan (X06) -> 11 Jan (X07, X12)
+    # -> 12 Jan (X08) -> 13 Jan (X09); 15 Jan is 2 days later; ids in registry order (UTC date, then id)
+    chain = "X02+X03+X04+X05+X06+X07+X12+X08+X09"
+    assert [t.id for t in wide.terms] == ["X01", chain, "X10", "X11"]
+    assert wide.merges.filter(pl.col("term_id") == chain)["reason"][0].startswith(
         "first affected snapshots less than 2 day(s) apart")
 
 

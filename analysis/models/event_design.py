@@ -27,7 +27,9 @@ import polars as pl
 from analysis.data.timing import affected_snapshot_dates
 from analysis.models.design import Impact
 
-DEFAULT_KINDS = ("confound", "deplatforming", "platform_action")
+# Every kind enters by default: the Capitol attack (X02, kind "other") is one of the events the
+# question names, and leaving a real break out of the model biases the terms next to it.
+DEFAULT_KINDS = ("confound", "deplatforming", "platform_action", "other")
 DEFAULT_SHAPES: Mapping[str, str] = {"confound": "step", "deplatforming": "step",
                                      "platform_action": "step", "other": "step"}
 SNAPSHOT_RULES = ("first_possible", "first_certain")
