@@ -37,7 +37,14 @@ import polars as pl
 
 from analysis.data import demo_effects as de
 from analysis.data.apps import APPS
-from analysis.data.demo_chart import N_BACKGROUND, RHO, SIGMA, World, ar1_filter, simulate_background
+from analysis.data.demo_chart import (
+    N_BACKGROUND,
+    RHO,
+    SIGMA,
+    World,
+    ar1_filter,
+    simulate_background,
+)
 from analysis.data.demo_effects import (  # noqa: F401  (re-exported)
     COUNTRIES,
     DEFAULT_EFFECTS,
