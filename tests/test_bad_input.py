@@ -475,7 +475,7 @@ def test_a_read_only_reports_dir_fails_new_runs_in_one_line_and_answers_identica
     assert cli.main(["run", "-p", "apps=Telegram", "-p", "countries=us"]) == 0
     err = capsys.readouterr().err.strip()
     print(err)
-    assert "identical to existing version" in err and "index.html not updated: cannot write" in err
+    assert "identical to existing version" in err and "index.html was not updated: read-only file system" in err
     assert cli.main(["run", "-p", "apps=Telegram", "-p", "countries=us,de"]) == 1
     err = capsys.readouterr().err.strip()
     print(err)

@@ -19,6 +19,7 @@ from analysis.report import run as runner
 from analysis.report.verify import verify_version
 
 pytestmark = pytest.mark.slow
+from test_browser import browser  # noqa: E402, F401  (the headless Chromium fixture)
 
 HOSTILE = ["a/../../../../outside/x", "../victim/figures/02_its-its-signal", "<!--<script>", "</script><b>x</b>"]
 ANCHOR = "Anchor"
@@ -91,10 +92,10 @@ def test_hostile_app_names_write_only_inside_their_version(hostile, root):
     assert verify_version(out.path).ok
 
 
-def _draw_all(browser, path: Path) -> tuple[int, list[str], list, list]:
+def _draw_all(page_browser, path: Path) -> tuple[int, list[str], list, list]:
     from test_browser import open_page
 
-    page, errors, external = open_page(browser, path)
+    page, errors, external = open_page(page_browser, path)
     n = page.locator("div.exodus-chart").count()
     page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=120_000)
     states = page.eval_on_selector_all("div.exodus-chart", "els => els.map(e => e.dataset.rendered)")
@@ -105,7 +106,7 @@ def _draw_all(browser, path: Path) -> tuple[int, list[str], list, list]:
 
 
 @pytest.mark.browser
-def test_every_chart_draws_with_hostile_names_and_nan_data(browser, hostile, nan_run):
+def test_every_chart_draws_with_hostile_names_and_nan_data(browser, hostile, nan_run):  # noqa: F811
     out, _ = hostile
     for label, report in (("hostile app names", out.path), ("NaN-producing selection", nan_run.path)):
         n, states, problems, (xss, text) = _draw_all(browser, report / "index.html")
@@ -119,7 +120,7 @@ def test_every_chart_draws_with_hostile_names_and_nan_data(browser, hostile, nan
 
 
 @pytest.mark.browser
-def test_index_compare_widget_works_with_hostile_versions(browser, hostile, nan_run, root):
+def test_index_compare_widget_works_with_hostile_versions(browser, hostile, nan_run, root):  # noqa: F811
     from test_browser import open_page
 
     page, errors, external = open_page(browser, root / "reports" / "index.html")
@@ -147,3 +148,24 @@ def test_arbitrary_unicode_app_names_run_end_to_end_inside_their_version(name, t
              and p.name != "panel.parquet"]
     assert stray == [], (name, stray)
     assert verify_version(out.path).ok
+
+
+def test_two_identical_concurrent_processes_publish_one_version(tmp_path):
+    """Two `exodus run` processes with the same inputs: the second waits on the version-hash
+    lock, then answers "identical" with the first's version."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EXODUS_REPORTS_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "analysis", "run", "-p", "apps=Discord", "-p", "countries=us",
+           "-p", "coverage_replicates=100"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    versions = [p for p in (tmp_path / "demo").iterdir() if p.name.startswith("demo-")]
+    assert len(versions) == 1
+    messages = [o[1].strip().splitlines()[-1] for o in outs]
+    print(messages)
+    assert sum("identical to existing version" in m for m in messages) == 1
+    assert {o[0].strip() for o in outs} == {str(versions[0] / "index.html")}

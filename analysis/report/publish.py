@@ -37,11 +37,15 @@ _REASONS = {
 }
 
 
+def describe(exc: OSError) -> str:
+    """Why a write failed, and where: ``read-only file system (/path)``."""
+    reason = _REASONS.get(exc.errno or -1, exc.strerror or type(exc).__name__)
+    return reason + (f" ({exc.filename})" if exc.filename else "")
+
+
 def storage_error(exc: OSError, root: Path) -> StorageError:
     """One line: what could not be written, why, and that nothing was published."""
-    reason = _REASONS.get(exc.errno or -1, exc.strerror or type(exc).__name__)
-    where = f" ({exc.filename})" if exc.filename else ""
-    return StorageError(f"cannot write the report under {root}: {reason}{where}; nothing was published "
+    return StorageError(f"cannot write the report under {root}: {describe(exc)}; nothing was published "
                         "and the partial build was removed")
 
 

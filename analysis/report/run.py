@@ -268,7 +268,7 @@ def _index_quietly(root: Path) -> str:
     except OSError as exc:
         if not publish.cannot_write(exc):
             raise
-        return f" (reports/index.html not updated: {publish.storage_error(exc, root)})"
+        return f" (the index {root / 'index.html'} was not updated: {publish.describe(exc)})"
     return ""
 
 
