@@ -56,3 +56,10 @@ class ParameterError(InputError):
 
 class NotEstimable(ExodusError):
     """A model cannot be fitted to a series (too few points, all censored, ...)."""
+
+
+class StorageError(ExodusError):
+    """The reports directory cannot be written (read-only, full disk, permissions); exit 1.
+
+    Not bad input: the same command succeeds once there is room or permission.
+    """

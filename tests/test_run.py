@@ -107,7 +107,10 @@ def test_killed_build_is_never_listed_or_reused(first_run, reports):
     try:
         runner.write_index(reports)
         assert ".build-killed" not in (reports / "index.html").read_text()
-        assert runner._existing(reports / "demo", json.loads((fake / "manifest.json").read_text())["version_hash"]) == first_run.path
+        from analysis.report.publish import find_identical
+
+        vhash = json.loads((fake / "manifest.json").read_text())["version_hash"]
+        assert find_identical(reports / "demo", vhash) == (first_run.path, [])
     finally:
         shutil.rmtree(fake)
 

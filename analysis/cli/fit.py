@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_designs
+from analysis.cli import fit_designs, fitcheck
 from analysis.errors import DataError, InputError
 from analysis.models import engine
-from analysis.models.design import Impact, Seasonality
+from analysis.models.design import Impact, Seasonality, build_design
 
 ROW = "_row"
 
@@ -108,6 +108,7 @@ def read_table(path: Path) -> pl.DataFrame:
             return pl.read_parquet(path)
         except Exception as exc:
             raise DataError(f"cannot be read as parquet: {exc}", file=src) from None
+    fitcheck.ragged_csv(path)  # a ragged row is named by its number, not by polars' advice
     try:
         df = pl.read_csv(path, infer_schema=False)
     except Exception as exc:
@@ -197,6 +198,7 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
         raise DataError(f"missing column(s) {missing}; available: {df.columns}", file=src)
     if args.exposure and args.family == "gaussian":
         raise InputError("--exposure needs a count family: --family poisson, quasipoisson or negbin")
+    fitcheck.check_columns(df, args.date_col, args.outcome, by, args.exposure, src)
     try:
         model = engine.ModelSpec(impact=args.impact, seasonality=args.seasonality, errors=args.errors,
                                  family=args.family, transform=args.transform, alpha=args.alpha)
@@ -206,6 +208,7 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
     df = _where(df, args.where, src)
     df = _dates(df, args.date_col, src)
     df = _numeric(df, args.outcome, src)
+    fitcheck.check_finite(df, args.outcome, src)
     y = pl.col(args.outcome)
     if args.transform == "log":
         _fail_first(df, y.is_not_null() & (y <= 0), "log transform needs positive values", src, args.outcome)
@@ -214,6 +217,7 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
                     f"family {args.family} needs non-negative whole counts", src, args.outcome)
     if args.exposure:
         df = _numeric(df, args.exposure, src)
+        fitcheck.check_finite(df, args.exposure, src)
         e = pl.col(args.exposure)
         _fail_first(df, e.is_null() | (e <= 0), "exposure must be a positive number", src, args.exposure)
     dup = pl.struct([*by, args.date_col]).is_duplicated() & (pl.int_range(pl.len()).over([*by, args.date_col]) > 0)
@@ -251,6 +255,7 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
     T = int(tt.max()) + 1
     groups = df.select(by).unique(maintain_order=False).sort(by) if by else pl.DataFrame({"_g": [0]})
     S = groups.height
+    fitcheck.check_allocation(S, T, by, str(args.data))
     gi = (df.join(groups.with_row_index("_gi"), on=by, how="left")["_gi"].to_numpy() if by
           else np.zeros(df.height, dtype=int))
     ti = tt.astype(int)
@@ -276,6 +281,10 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
         raise InputError(f"interventions {', '.join(map(str, interventions))} fall in the same {freq} period")
     y = engine.transform_outcome(Y, model.transform)
     weekday = grid_dates.dt.weekday().to_numpy() if freq == "daily" else None
+    fitcheck.check_variation(y, groups, by, args.outcome)
+    design = build_design(np.arange(T, dtype=float), cut, model.impact_obj, model.seasonality_obj, weekday,
+                          [d.isoformat() for d in interventions], None)
+    fitcheck.check_rank(design.X, list(design.names), y, groups, by, int(cut[0]))
     g = engine.fit_grid(y, np.arange(T, dtype=float), cut, model, labels=[d.isoformat() for d in interventions],
                         weekday=weekday, offset=off)
     eff = engine.effects_frame(g, list(g.design.effect_terms))

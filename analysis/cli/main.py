@@ -23,6 +23,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from analysis.config import reports_dir
+    from analysis.report.verify import verify_command
+
+    return verify_command(reports_dir(), list(args.versions), sys.stdout)
+
+
 def _cmd_params(args: argparse.Namespace) -> int:
     from analysis import params
     from analysis.report import run as runner
@@ -53,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("params", help="list every notebook parameter with type, default and help")
     q.add_argument("--study", default="demo")
     q.set_defaults(func=_cmd_params)
+    v = sub.add_parser("verify", help="recompute the SHA-256 of every file of report versions against their manifests")
+    v.add_argument("versions", nargs="*", metavar="VERSION",
+                   help="version ids or directories (default: every version under the reports directory)")
+    v.set_defaults(func=_cmd_verify)
+
     from analysis.cli import data as cli_data; cli_data.register(sub)  # noqa: E702, I001  (exodus data ...)
     from analysis.cli import fit as cli_fit; cli_fit.register(sub)  # noqa: E702, I001
     return p

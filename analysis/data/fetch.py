@@ -36,6 +36,7 @@ from analysis.data.daily import DEFAULT_RULE, to_daily
 from analysis.data.lock import Entry, Lock, Progress, lock_sha256, read_lock, write_lock
 from analysis.data.panel import read_panel
 from analysis.data.remote import Http, commits_url, next_link, parse_commits, raw_url
+from analysis.data.slug import inside
 from analysis.errors import DataError, InputError
 
 CONVERTER_VERSION = "1"  # bump when the conversion changes, so cached panels are rebuilt
@@ -66,7 +67,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def cached_file(entry: Entry, cache: Path | None = None) -> Path:
-    return files_dir(cache) / entry.commit / entry.path
+    """``<cache>/app-rankings/<commit>/<path>``, checked to lie inside the cache."""
+    return inside(files_dir(cache), Path(entry.commit) / entry.path, "lock entry path")
 
 
 def mismatch(entry: Entry, index: int, got: str, where: str, lock_file: str) -> DataError:
@@ -90,10 +92,10 @@ def _from_git(repo: Path, entry: Entry) -> bytes | None:
 
 def from_mirror(entry: Entry, mirror: Path) -> tuple[bytes, str] | None:
     """The entry's bytes from a mirror (see module docstring), with where they came from."""
-    by_commit = mirror / entry.commit / entry.path
+    by_commit = inside(mirror, Path(entry.commit) / entry.path, "lock entry path")
     if by_commit.is_file():
         return by_commit.read_bytes(), str(by_commit)
-    by_path = mirror / entry.path
+    by_path = inside(mirror, entry.path, "lock entry path")
     if by_path.is_file() and entry.sha256 is not None:  # one version per path: only if it is the locked one
         data = by_path.read_bytes()
         if sha256(data) == entry.sha256:

@@ -38,6 +38,12 @@ from analysis.errors import DataError, InputError
 
 FORMAT = "exodus-lock/1"
 SOURCE = "app-rankings"
+# The archive's path grammar, anchored: a lock entry's path is a relative path of exactly this
+# form (no leading "/", no "..", no other directory), so it can never leave the cache or mirror.
+ENTRY_PATH = re.compile(
+    r"(?:app_store|play_store)/rankings/[a-z]{2}_[A-Z_]{1,40}\.json"
+    r"|(?:app_store|play_store)/[a-z]{2}/[A-Z_]{1,40}_\d{8}_\d{6}\.json"
+)
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,7 @@ def read_lock(path: str | Path) -> Lock:
     for i, e in enumerate(raw.get("entries") or [], start=1):
         try:
             entry = Entry(**{k: e.get(k) for k in Entry.__dataclass_fields__})
-            ar.parse_path(entry.path)
+            _check_entry_path(entry, i)
             ar.parse_time(entry.snapshot_utc)
             date.fromisoformat(entry.date)
         except (TypeError, AttributeError, ValueError, DataError) as exc:
@@ -204,6 +210,18 @@ def read_lock(path: str | Path) -> Lock:
     if not entries:
         raise DataError("the lock has no entries (an empty window?)", file=src)
     return Lock(req, entries, list(raw.get("gaps") or []), raw.get("created_utc", ""))
+
+
+def _check_entry_path(entry: Entry, index: int) -> None:
+    """The entry's path matches :data:`ENTRY_PATH` in full and agrees with its store, country
+    and chart; ValueError otherwise (read_lock names the file and the entry)."""
+    if not isinstance(entry.path, str) or not ENTRY_PATH.fullmatch(entry.path):
+        raise ValueError(f"path {entry.path!r} is not an archive chart path "
+                         "(app_store|play_store)/rankings/{cc}_{CHART}.json")
+    f = ar.parse_path(entry.path)
+    if (f.store, f.country, f.chart) != (entry.store, entry.country, entry.chart):
+        raise ValueError(f"path {entry.path!r} is the {f.store}/{f.country}/{f.chart} chart, but the entry says "
+                         f"{entry.store}/{entry.country}/{entry.chart}")
 
 
 def select(commits: pl.DataFrame, rule: str, start: date, end: date) -> pl.DataFrame:

@@ -10,7 +10,6 @@ Interactive use (JupyterLab) keeps altair's default renderer.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from functools import cache
 
@@ -26,8 +25,10 @@ function exodusRenderAll() {
   const nodes = document.querySelectorAll('div.exodus-chart');
   const jobs = [];
   for (const node of nodes) {
-    const spec = JSON.parse(node.querySelector('script.exodus-spec').textContent);
     const target = node.querySelector('div.exodus-target');
+    let spec;
+    try { spec = JSON.parse(node.querySelector('script.exodus-spec').textContent); }
+    catch (err) { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); continue; }
     jobs.push(vegaEmbed(target, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})
       .then(() => { node.dataset.rendered = 'true'; })
       .catch((err) => { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); }));
@@ -39,8 +40,11 @@ exodusRenderAll();
 
 
 def spec_html(spec: dict) -> str:
-    """Placeholder for one chart; ``</`` is escaped so the JSON cannot close the script tag."""
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    """Placeholder for one chart: strict JSON (NaN -> null, noted) with ``<``, ``>``, ``&``,
+    U+2028 and U+2029 escaped, so data can neither close nor comment out the script element."""
+    from analysis.report.safejson import script_json, strict_spec
+
+    text = script_json(strict_spec(spec), sort_keys=True, separators=(",", ":"))
     chart_id = "chart-" + hashlib.sha256(text.encode()).hexdigest()[:12]
     return (
         f'<div class="exodus-chart" id="{chart_id}"><div class="exodus-target"></div>'

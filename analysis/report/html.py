@@ -15,6 +15,7 @@ import nbformat
 
 from analysis.data.demo import SYNTHETIC_LABEL
 from analysis.report.display import vega_bundle
+from analysis.report.safejson import script_json
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fff}
@@ -24,6 +25,8 @@ main{max-width:1100px;margin:0 auto;padding:1em 1.5em 4em}
 .banner{background:#b00020;color:#fff;font-weight:700;padding:.5em 1.5em;letter-spacing:.04em}
 .status-failed{background:#b00020;color:#fff;padding:.1em .4em;border-radius:3px}
 .status-complete{background:#1b7f3b;color:#fff;padding:.1em .4em;border-radius:3px}
+.status-broken,.integrity-tampered,.integrity-broken{color:#b00020;font-weight:700}
+.integrity-verified{color:#1b7f3b}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
@@ -91,6 +94,9 @@ def rows_table(rows: list[dict], columns: list[str], caption: str, links: dict[s
             return f"<a href='{html.escape(str(row[links[c]]))}'>{text}</a>"
         if c == "status":
             return f"<span class='status-{text}'>{text}</span>"
+        if c == "integrity":
+            kind = text.split(":")[0]
+            return f"<span class='integrity-{kind}'>{'&#10003; ' if kind == 'verified' else '&#10007; '}{text}</span>"
         return text
 
     body = "".join("<tr>" + "".join(f"<td>{cell(r, c)}</td>" for c in columns) + "</tr>" for r in rows)
@@ -179,11 +185,13 @@ selA.addEventListener('change', showDiff); selB.addEventListener('change', showD
 
 def index_page(versions: list[dict]) -> str:
     """All versions, newest first, and a comparison of any two (parameters, inputs, estimates)."""
-    data = json.dumps(versions, sort_keys=True).replace("</", "<\\/")
+    data = script_json(versions, sort_keys=True)
     body = (
         "<h1>Exodus report versions</h1><p>Every run of <code>exodus run</code> is kept; a version is never "
-        "overwritten. Failed runs are listed as failed.</p>"
-        + rows_table(versions, ["version", "study", "created_utc", "commit", "status", "headline"],
+        "overwritten. Failed runs are listed as failed. Integrity: every file of a version is checked against the "
+        "SHA-256 its manifest records (<code>exodus verify</code>); a version whose manifest cannot be read is "
+        "listed as broken.</p>"
+        + rows_table(versions, ["version", "study", "created_utc", "commit", "status", "integrity", "headline"],
                      "Versions, newest first", links={"version": "href"})
         + "<h2>Compare two versions</h2><p>A: <select id='diff-a'></select> B: <select id='diff-b'></select></p>"
         "<div id='diff'></div>"

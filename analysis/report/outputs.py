@@ -14,20 +14,22 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 
+from analysis.data.slug import inside, slug
 from analysis.report.display import VL_VERSION
+from analysis.report.safejson import strict_spec
 
 
 def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list[Path]:
     """Write ``stem.vl.json``, ``stem.svg`` (and ``stem.png``); return the paths."""
     import vl_convert as vlc
 
-    spec = chart.to_dict()
+    spec = strict_spec(chart.to_dict())  # NaN/Infinity -> null, noted in usermeta
     stem.parent.mkdir(parents=True, exist_ok=True)
-    out = [stem.with_suffix(".vl.json"), stem.with_suffix(".svg")]
-    out[0].write_text(json.dumps(spec, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    out = [stem.with_name(stem.name + ".vl.json"), stem.with_name(stem.name + ".svg")]
+    out[0].write_text(json.dumps(spec, sort_keys=True, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     out[1].write_text(vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), encoding="utf-8")
     if png:
-        out.append(stem.with_suffix(".png"))
+        out.append(stem.with_name(stem.name + ".png"))
         out[2].write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2))
     return out
 
@@ -56,18 +58,28 @@ def html_table(df: pl.DataFrame, caption: str = "", max_rows: int = 200) -> str:
 
 
 class Outputs:
-    """Figures and tables of one notebook, saved under ``output_dir`` when it is set."""
+    """Figures and tables of one notebook, saved under ``output_dir`` when it is set.
+
+    Names pass through :func:`analysis.data.slug.slug` (names built from data, e.g. an app
+    name, can never leave the version directory) and every path is checked with
+    :func:`analysis.data.slug.inside`.
+    """
 
     def __init__(self, output_dir: str | None, notebook: str) -> None:
         self.root = Path(output_dir) if output_dir else None
         self.notebook = notebook
+
+    def path(self, kind: str, name: str, suffix: str = "") -> Path:
+        """``<output_dir>/<kind>/<notebook>-<slug(name)><suffix>``, confined to ``output_dir``."""
+        assert self.root is not None
+        return inside(self.root, Path(kind) / f"{slug(self.notebook)}-{slug(name)}{suffix}", f"{kind[:-1]} name")
 
     def figure(self, name: str, chart: alt.TopLevelMixin, description: str) -> None:
         """Display ``chart`` with its description and save it as ``figures/<notebook>-<name>``."""
         from IPython.display import HTML, display
 
         if self.root is not None:
-            write_figure(chart, self.root / "figures" / f"{self.notebook}-{name}")
+            write_figure(chart, self.path("figures", name))
         display(chart)
         display(HTML(f"<p class='exodus-figdesc'><b>Figure {html.escape(name)}.</b> {html.escape(description)}</p>"))
 
@@ -76,7 +88,7 @@ class Outputs:
         from IPython.display import HTML, display
 
         if self.root is not None:
-            write_table(df, self.root / "tables" / f"{self.notebook}-{name}.csv")
+            write_table(df, self.path("tables", name, ".csv"))
         display(HTML(html_table(df, caption)))
 
 

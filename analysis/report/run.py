@@ -31,10 +31,14 @@ import nbformat
 
 from analysis import params as params_mod
 from analysis.config import NOTEBOOKS, ROOT, reports_dir
+from analysis.data.slug import inside
 from analysis.data.studies import StudyData, load_study, sha256
 from analysis.data.transform import select_series
 from analysis.errors import InputError, ParameterError
 from analysis.report import html as pages
+from analysis.report import publish
+from analysis.report.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
+from analysis.report.execute import execute_notebooks as _execute
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
@@ -164,17 +168,6 @@ def version_hash(values: dict, inputs: dict[str, str], fingerprint: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _existing(study_dir: Path, vhash: str) -> Path | None:
-    for manifest in sorted(study_dir.glob("*/manifest.json")):
-        if manifest.parent.name.startswith("."):
-            continue
-        with contextlib.suppress(OSError, json.JSONDecodeError):
-            m = json.loads(manifest.read_text())
-            if m.get("version_hash") == vhash and m.get("status") == "complete":
-                return manifest.parent
-    return None
-
-
 def normalise_notebook(path: Path, build: Path) -> None:
     """Strip what makes reruns differ: timings, random cell ids, kernel-specific metadata, and
     the temporary build directory (replaced by ``.``, the version directory itself)."""
@@ -208,61 +201,11 @@ def _publish(build: Path, final: Path) -> Path:
                 raise FileExistsError(target)
             build.rename(target)  # atomic on one filesystem; fails if target appeared meanwhile
             return target
-        except (FileExistsError, OSError):
+        except OSError as exc:
+            if publish.cannot_write(exc):
+                raise
             target = final.with_name(f"{final.name}-{uuid.uuid4().hex[:6]}")
     raise RuntimeError(f"could not publish {build}")
-
-
-def _locate_failure(executed: Path, cell_index: int) -> dict:
-    """Name the failing cell by its index in the *source* notebook and its first line.
-
-    The executed notebook holds cells papermill added (``injected-parameters``, and the
-    ``papermill-error-cell-tag`` banner before the failing cell), so the failing cell is found by
-    its error output and its source index counts only the notebook's own cells.
-    """
-    info: dict = {"executed_cell_index": cell_index, "cell_index": cell_index, "cell_source": ""}
-    added = ("injected-parameters", "papermill-error-cell-tag")
-    with contextlib.suppress(Exception):
-        cells = nbformat.read(executed, as_version=4).cells
-        own = [c for c in cells if not set(c.metadata.get("tags", [])) & set(added)]
-        for i, c in enumerate(own):
-            if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
-                info["cell_index"] = i
-                info["execution_count"] = c.get("execution_count")
-                info["cell_source"] = c.source.strip().splitlines()[0][:120]
-                break
-    return info
-
-
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def _line_progress_engine() -> str:
-    """Register (once) a papermill engine that prints one line per finished cell: quiet,
-    line-based progress for CI logs, where a progress bar would be noise."""
-    from papermill.engines import NBClientEngine, papermill_engines
-
-    name = "exodus-lines"
-    if name in papermill_engines._engines:
-        return name
-
-    class LineProgressEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-            original = nb_man.cell_complete
-            total = len(nb_man.nb.cells)
-
-            def cell_complete(cell, cell_index=None, **kw):
-                original(cell, cell_index=cell_index, **kw)
-                if cell.cell_type == "code":
-                    _progress(f"      cell {cell_index + 1}/{total} done")
-
-            nb_man.cell_complete = cell_complete
-            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-    papermill_engines.register(name, LineProgressEngine)
-    return name
 
 
 def run(
@@ -274,8 +217,6 @@ def run(
     force: bool = False,
 ) -> RunOutcome:
     """Execute the study's notebooks and write a report version (see module docstring)."""
-    import papermill as pm
-
     overrides = dict(overrides or {})
     root = Path(root) if root else reports_dir()
     specs = params_mod.collect(notebooks())
@@ -292,99 +233,87 @@ def run(
     now = datetime.now(UTC)
     version = f"{study}-{now:%Y%m%d}-{vhash[:12]}"
     study_dir = root / study
-    study_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_builds(study_dir)
-    existing = _existing(study_dir, vhash)
-    if existing is not None and not force:
-        write_index(root)
-        return RunOutcome("identical", existing, existing.name,
-                          f"identical to existing version {existing.name} (same parameters, inputs and code)")
+    try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise publish.storage_error(exc, root) from None
+    with publish.version_lock(study_dir, vhash):  # identical concurrent runs: the second waits
+        with contextlib.suppress(OSError):
+            remove_stale_builds(study_dir)
+        existing, notes = publish.find_identical(study_dir, vhash)
+        if existing is not None and not force:
+            warn = _index_quietly(root)
+            return RunOutcome("identical", existing, existing.name,
+                              f"identical to existing version {existing.name} (same parameters, inputs and code; "
+                              f"its files verified against its manifest){warn}")
+        build = study_dir / f".build-{uuid.uuid4().hex}"
+        try:
+            outcome = _build(build, study_dir, data, values, inputs, fingerprint, vhash, version, now,
+                             cell_timeout)
+        except OSError as exc:
+            shutil.rmtree(build, ignore_errors=True)
+            if publish.cannot_write(exc):
+                raise publish.storage_error(exc, root) from None
+            raise
+    if notes:
+        outcome.message = "; ".join(notes) + f"; {outcome.message}"
+    outcome.message += _index_quietly(root)
+    return outcome
 
-    build = study_dir / f".build-{uuid.uuid4().hex}"
+
+def _index_quietly(root: Path) -> str:
+    """Rewrite the index; on a read-only or full disk return a note instead of failing."""
+    try:
+        write_index(root)
+    except OSError as exc:
+        if not publish.cannot_write(exc):
+            raise
+        return f" (the index {root / 'index.html'} was not updated: {publish.describe(exc)})"
+    return ""
+
+
+def _build(build: Path, study_dir: Path, data: StudyData, values: dict, inputs: dict[str, str], fingerprint: str,
+           vhash: str, version: str, now: datetime, cell_timeout: int) -> RunOutcome:
+    """Write inputs, execute, render, write the manifest last, then publish (or keep as failed)."""
     build.mkdir()
     (build / "inputs").mkdir()
     for name, blob in data.inputs.items():
-        (build / "inputs" / name).write_bytes(blob)
-    for key, val in RUN_ENV.items():
-        os.environ[key] = val
-    kernel = ensure_kernel()
-    interactive = sys.stderr.isatty()
-    results, failure = [], None
-    for i, nb in enumerate(notebooks(), start=1):
-        declared = {p.name for p in params_mod.parse_parameters(params_mod.parameters_cell(nb))}
-        nb_params = {k: v for k, v in values.items() if k in declared}
-        nb_params["output_dir"] = str(build)
-        out = build / "notebooks" / nb.name
-        out.parent.mkdir(exist_ok=True)
-        _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: running")
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(ROOT),
-                execution_timeout=cell_timeout, progress_bar=interactive, log_output=False,
-                request_save_on_cell_execute=False,
-                engine_name=None if interactive else _line_progress_engine(),
-            )
-            results.append({"notebook": nb.name, "status": "complete", "seconds": round(time.perf_counter() - t0, 1)})
-            _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: done in {time.perf_counter() - t0:.1f}s")
-        except pm.PapermillExecutionError as exc:
-            failure = {"notebook": nb.name, "status": "failed", **_locate_failure(out, exc.cell_index),
-                       "error": f"{exc.ename}: {exc.evalue}"}
-        except Exception as exc:  # kernel died, timeout, ...
-            failure = {"notebook": nb.name, "status": "failed", "cell_index": None,
-                       "error": f"{type(exc).__name__}: {exc}"}
-        if failure:
-            results.append(failure)
-            _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: FAILED in cell {failure['cell_index']} "
-                      f"({failure.get('cell_source', '')!r}): {failure['error']}")
-            break
-        normalise_notebook(out, build)
-
+        inside(build / "inputs", name, "input file name").write_bytes(blob)
+    results, failure = _execute(build, values, cell_timeout)
     status = "failed" if failure else "complete"
     manifest = {
-        "version": version,
-        "version_hash": vhash,
-        "study": study,
-        "title": data.title,
-        "synthetic": data.synthetic,
-        "status": status,
-        "created_utc": now.isoformat(timespec="seconds"),
-        "git": git_state(),
-        "code_fingerprint": fingerprint,
-        "environment": environment(),
-        "parameters": values,
+        "version": version, "version_hash": vhash, "study": values["study"], "title": data.title,
+        "synthetic": data.synthetic, "status": status, "created_utc": now.isoformat(timespec="seconds"),
+        "git": git_state(), "code_fingerprint": fingerprint, "environment": environment(), "parameters": values,
         "inputs": [{"name": n, "sha256": h, "bytes": len(data.inputs[n])} for n, h in inputs.items()],
-        "sources": data.sources,
-        "notebooks": results,
+        "sources": data.sources, "notebooks": results,
     }
     if failure:
         manifest["failure"] = failure
     try:
         _write_pages(build, manifest)
+    except OSError:
+        raise
     except Exception as exc:  # rendering failed: keep the run, marked failed
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
     manifest["headline"] = headline_estimates(build)
     manifest["outputs"] = [
-        {"path": str(p.relative_to(build)), "sha256": sha256(p.read_bytes())}
+        {"path": p.relative_to(build).as_posix(), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"
     ]
     # The manifest is written last: a directory without one is never a finished version.
-    (build / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-
+    publish.write_manifest(build, manifest)
     if status == "complete":
         final = _publish(build, study_dir / version)
-        message = f"report written to {final}"
-    else:
-        final = study_dir / "failed" / f"{version}-{now:%H%M%S}-{uuid.uuid4().hex[:6]}"
-        final.parent.mkdir(exist_ok=True)
-        build.rename(final)
-        f = manifest["failure"]
-        message = (f"run FAILED in {f.get('notebook')} cell {f.get('cell_index')} "
-                   f"({f.get('cell_source', '')!r}): {f.get('error')}; "
-                   f"partial outputs kept in {final}")
-    write_index(root)
-    return RunOutcome(status, final, final.name, message)
+        return RunOutcome(status, final, final.name, f"report written to {final}")
+    final = study_dir / "failed" / f"{version}-{now:%H%M%S}-{uuid.uuid4().hex[:6]}"
+    final.parent.mkdir(exist_ok=True)
+    build.rename(final)
+    f = manifest["failure"]
+    return RunOutcome(status, final, final.name,
+                      f"run FAILED in {f.get('notebook')} cell {f.get('cell_index')} "
+                      f"({f.get('cell_source', '')!r}): {f.get('error')}; partial outputs kept in {final}")
 
 
 def _write_pages(build: Path, manifest: dict) -> None:
@@ -421,42 +350,70 @@ def headline(m: dict, n: int = 4) -> str:
                      for h in (m.get("headline") or [])[:n])
 
 
-def _manifests(root: Path) -> list[tuple[Path, dict]]:
+def _manifests(root: Path) -> list[tuple[Path, dict | None, str]]:
+    """(directory, manifest or None, integrity) of every version, broken manifests included:
+    integrity is "verified", "tampered: N file(s) differ" or "broken: <reason>"."""
+    from analysis.report.verify import BROKEN, VERIFIED, read_manifest, verify_version, version_dirs
+
     found = []
-    paths = sorted(root.glob("*/*/manifest.json")) + sorted(root.glob("*/failed/*/manifest.json"))
-    for manifest in paths:
-        if any(part.startswith(".") for part in manifest.relative_to(root).parts[:-1]):
-            continue  # a build still in progress or killed: never listed
+    for directory in version_dirs(root):
+        check = verify_version(directory)
         try:
-            found.append((manifest.parent, json.loads(manifest.read_text())))
-        except (OSError, json.JSONDecodeError):
-            continue
+            m = read_manifest(directory)
+        except ValueError:
+            m = None
+        if check.status == VERIFIED:
+            mark = VERIFIED
+        elif check.status == BROKEN:
+            mark = f"broken: {check.problems[0]}"
+        else:
+            mark = f"tampered: {len(check.problems)} file(s) differ (exodus verify {check.version})"
+        found.append((directory, m, mark))
     return found
 
 
+def _index_row(root: Path, directory: Path, m: dict | None, integrity: str) -> dict:
+    """One row of the index (and of its compare widget's data)."""
+    href = f"{directory.relative_to(root).as_posix()}/index.html"
+    if m is None:
+        return {"version": directory.name, "href": href, "study": directory.relative_to(root).parts[0],
+                "created_utc": None, "commit": "", "status": "broken", "integrity": integrity, "headline": "",
+                "parameters": {}, "inputs": {}, "estimates": {}}
+    git = m.get("git") if isinstance(m.get("git"), dict) else {}
+    return {
+        "version": m.get("version") or directory.name,
+        "href": href,
+        "study": m.get("study"),
+        "created_utc": m.get("created_utc"),
+        "commit": (git.get("commit") or "")[:10] + (" (dirty)" if git.get("dirty") else ""),
+        "status": m.get("status"),
+        "integrity": integrity,
+        "headline": headline(m),
+        "parameters": m.get("parameters", {}),
+        "inputs": {i["name"]: i["sha256"] for i in m.get("inputs", [])},
+        "estimates": {h["series"]: h["estimate"] for h in m.get("headline") or []},
+    }
+
+
 def write_index(root: Path) -> Path:
-    """Rewrite ``reports/index.html`` from the manifests, atomically and under a lock."""
+    """Rewrite ``reports/index.html`` from the manifests, atomically and under a lock.  Every
+    version is verified against its manifest; broken manifests are listed as broken."""
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         versions = []
-        for directory, m in _manifests(root):
-            versions.append({
-                "version": m.get("version"),
-                "href": f"{directory.relative_to(root)}/index.html",
-                "study": m.get("study"),
-                "created_utc": m.get("created_utc"),
-                "commit": (m.get("git", {}).get("commit") or "")[:10] + (" (dirty)" if m.get("git", {}).get("dirty") else ""),
-                "status": m.get("status"),
-                "headline": headline(m),
-                "parameters": m.get("parameters", {}),
-                "inputs": {i["name"]: i["sha256"] for i in m.get("inputs", [])},
-                "estimates": {h["series"]: h["estimate"] for h in m.get("headline") or []},
-            })
+        for directory, m, integrity in _manifests(root):
+            try:
+                versions.append(_index_row(root, directory, m, integrity))
+            except (AttributeError, KeyError, TypeError):  # a manifest of the wrong shape
+                versions.append(_index_row(root, directory, None, "broken: manifest.json has an unexpected shape"))
         versions.sort(key=lambda r: r["created_utc"] or "", reverse=True)
         tmp = root / f".index-{uuid.uuid4().hex}.html"
-        tmp.write_text(pages.index_page(versions), encoding="utf-8")
-        os.replace(tmp, root / "index.html")
+        try:
+            tmp.write_text(pages.index_page(versions), encoding="utf-8")
+            os.replace(tmp, root / "index.html")
+        finally:
+            tmp.unlink(missing_ok=True)
     return root / "index.html"
 
 

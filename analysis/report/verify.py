@@ -1,0 +1,138 @@
+"""Verify published report versions against their manifests (``exodus verify``).
+
+A version's ``manifest.json`` records the SHA-256 of every other file in the version
+directory (``outputs``).  :func:`verify_version` recomputes them and reports, per file, what
+differs: a changed file, a missing one, or a file the manifest does not list (something written
+into the version after it was published).  A manifest that cannot be parsed makes the version
+``broken``.  The manifest itself is not covered by a hash (it would have to contain its own);
+it is the reference, so tampering that rewrites the manifest consistently is not detectable
+here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis.errors import InputError
+
+VERIFIED, TAMPERED, BROKEN = "verified", "tampered", "broken"
+
+
+@dataclass
+class VersionCheck:
+    """Result of verifying one version directory."""
+
+    path: Path
+    version: str
+    status: str  # "verified" | "tampered" | "broken"
+    n_files: int = 0
+    problems: list[str] = field(default_factory=list)  # one line per differing file
+
+    @property
+    def ok(self) -> bool:
+        return self.status == VERIFIED
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"verified {self.version}: {self.n_files} files match the manifest"
+        if self.status == BROKEN:
+            return f"BROKEN {self.version}: {self.problems[0]}"
+        return (f"TAMPERED {self.version}: {len(self.problems)} difference(s) from the manifest "
+                f"({self.n_files} files listed)")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_manifest(directory: Path) -> dict:
+    """The parsed manifest; ValueError with the reason when it is missing, truncated or not JSON."""
+    try:
+        m = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"manifest.json unreadable: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"manifest.json is truncated or not JSON ({exc})") from None
+    if not isinstance(m, dict) or not isinstance(m.get("outputs"), list):
+        raise ValueError("manifest.json has no list of outputs")
+    return m
+
+
+def verify_version(directory: Path) -> VersionCheck:
+    """Recompute the SHA-256 of every file the manifest lists (see module docstring)."""
+    directory = Path(directory)
+    try:
+        m = read_manifest(directory)
+    except ValueError as exc:
+        return VersionCheck(directory, directory.name, BROKEN, 0, [str(exc)])
+    listed: dict[str, str] = {}
+    problems = []
+    for item in m["outputs"]:
+        rel = str(item.get("path", "")) if isinstance(item, dict) else ""
+        if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            problems.append(f"manifest lists an invalid path {rel!r}")
+            continue
+        listed[rel] = str(item.get("sha256"))
+    for rel, want in sorted(listed.items()):
+        f = directory / rel
+        if not f.is_file():
+            problems.append(f"{rel}: missing (manifest sha256 {want[:16]}...)")
+        elif (got := _sha256(f)) != want:
+            problems.append(f"{rel}: sha256 {got[:16]}... differs from the manifest's {want[:16]}...")
+    for f in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = f.relative_to(directory).as_posix()
+        if rel != "manifest.json" and rel not in listed:
+            problems.append(f"{rel}: not in the manifest (written after publication?)")
+    version = str(m.get("version") or directory.name)
+    return VersionCheck(directory, version, TAMPERED if problems else VERIFIED, len(listed), problems)
+
+
+def version_dirs(root: Path) -> list[Path]:
+    """Every published or failed version directory under ``root`` (builds excluded)."""
+    found = [p.parent for p in root.glob("*/*/manifest.json") if p.parent.parent.name != "failed"]
+    found += [p.parent for p in root.glob("*/failed/*/manifest.json")]
+    return sorted(d for d in found if not any(part.startswith(".") for part in d.relative_to(root).parts))
+
+
+def resolve_versions(root: Path, names: list[str]) -> list[Path]:
+    """Version directories named by id (``demo-20210108-abc``) or path; InputError if unknown."""
+    if not names:
+        return version_dirs(root)
+    known = {d.name: d for d in version_dirs(root)}
+    out = []
+    for n in names:
+        p = Path(n)
+        if (p / "manifest.json").exists():
+            out.append(p)
+        elif n in known:
+            out.append(known[n])
+        else:
+            raise InputError(f"unknown version {n!r}: not a version directory and not under {root} "
+                             f"({len(known)} versions there)")
+    return out
+
+
+def verify_command(root: Path, names: list[str], stream) -> int:
+    """Print one summary line per version and one line per differing file; exit 1 if any
+    version is tampered or broken, else 0."""
+    dirs = resolve_versions(root, names)
+    if not dirs:
+        print(f"no versions under {root}", file=stream)
+        return 0
+    bad = 0
+    for d in dirs:
+        check = verify_version(d)
+        print(check.summary(), file=stream)
+        if not check.ok:
+            bad += 1
+            for line in check.problems[: 50] if check.status == TAMPERED else []:
+                print(f"  {line}", file=stream)
+    print(f"{len(dirs) - bad} of {len(dirs)} versions verified", file=stream)
+    return 1 if bad else 0
