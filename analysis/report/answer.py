@@ -18,6 +18,7 @@ estimand; see ``/work/notes/contract.md``): log-rank effects (negative = climbed
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -161,3 +162,95 @@ def truth_coverage(answer: pl.DataFrame, by: Sequence[str] = ("app_name",), tol:
     cov = pl.when(pl.col("n") > 0).then(pl.col("n_covered") / pl.col("n"))
     return out.with_columns(cov.alias("coverage")).select(*by, "n", "n_covered", "coverage", "n_estimate",
                                                           "n_bound", "n_not_identified")
+
+
+def _apps(apps: Sequence[str] | None) -> list[str]:
+    return list(dict.fromkeys([*SEED_APPS, *(apps or [])]))
+
+
+def _lead(rows: pl.DataFrame) -> dict | None:
+    """The series a paragraph leads with: the US App Store if present, else the first shown."""
+    wa = rows.filter(pl.col("estimand") == "window_average")
+    if not wa.height:
+        return None
+    order = wa.with_columns((pl.col("country") != "us").alias("_c"), (pl.col("store") != "ios").alias("_s"))
+    return order.sort("_c", "_s", "country", "store").row(0, named=True)
+
+
+def _compact(r: dict) -> str:
+    """'the UK (App Store) x3.3 (2.2-5.0)': a window average as a rank multiple (up = climbed)."""
+    where = S.place(r["country"], r["store"])
+    if r["kind"] == "not_identified":
+        return f"{where} not identified"
+    if r["ci_low"] is None:
+        return f"{where} at least \u00d7{S.fmt(math.exp(-r['ci_high']))}"
+    if r["ci_high"] is None:
+        return f"{where} at most \u00d7{S.fmt(math.exp(-r['ci_low']))}"
+    return (f"{where} \u00d7{S.fmt(math.exp(-r['estimate']))} "
+            f"({S.fmt(math.exp(-r['ci_high']))}\u2013{S.fmt(math.exp(-r['ci_low']))})")
+
+
+def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
+                      events: pl.DataFrame | None = None) -> list[tuple[str, str]]:
+    """One short paragraph per seed app (:data:`SEED_APPS`) and per app in ``apps``.
+
+    It leads with the window-average sentence of the app's US App Store series (or the first
+    series shown), adds the deplatforming term of that series with the largest effect, the
+    window averages elsewhere as rank multiples, which events the data cannot separate, and how
+    many terms are not identified and why.  An app without series says so: never dropped.
+    """
+    if events is None:
+        from analysis.data.events import load_events
+
+        events = load_events()
+    names = S.event_names(events)
+    out = []
+    for app in _apps(apps):
+        rows = answer.filter(pl.col("app_name") == app)
+        lead = _lead(rows)
+        if lead is None:
+            out.append((app, f"{app}: no window-average estimate in this run (the app is not among the series "
+                             "selected, or the data hold none of its series)."))
+            continue
+        parts = [lead["sentence"]]
+        same = rows.filter(pl.col("country") == lead["country"], pl.col("store") == lead["store"],
+                           pl.col("event_id").is_not_null(), pl.col("estimand") != "slope")
+        dep = same.filter(pl.col("event_id").map_elements(
+            lambda t: any(k in S.DEPLATFORMING_KINDS for k in S.term_kinds(t, names)), return_dtype=pl.Boolean)
+            & (pl.col("kind") != "not_identified"))
+        if dep.height:
+            mag = pl.coalesce("estimate", "ci_high", "ci_low").abs()
+            parts.append(dep.sort(mag, descending=True).row(0, named=True)["sentence"])
+        others = rows.filter(pl.col("estimand") == "window_average",
+                             (pl.col("country") != lead["country"]) | (pl.col("store") != lead["store"]))
+        if others.height:
+            parts.append("Elsewhere, rank multiple against the forecast (95% CI; above 1 = climbed): "
+                         + "; ".join(_compact(r) for r in others.iter_rows(named=True)) + ".")
+        merged = sorted({t for t in rows["event_id"].drop_nulls().to_list() if "+" in t})
+        if merged:
+            parts.append("The data cannot separate " + "; ".join(S.event_label(t, names).split(": events")[0] + ")"
+                                                                 for t in merged) + ".")
+        ni = rows.filter(pl.col("kind") == "not_identified")
+        if ni.height:
+            parts.append(f"{ni.height} term(s) are not identified (see the answer table for each reason).")
+        out.append((app, " ".join(parts)))
+    return out
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(f"{x:.6g}")
+
+
+def headline_from_answer(answer: pl.DataFrame, apps: Sequence[str] | None = None) -> list[dict]:
+    """The manifest's headline: every window-average row of the answer table, seed apps first,
+    the US first within an app; JSON-safe (no NaN)."""
+    order = {a: i for i, a in enumerate(_apps(apps))}
+    wa = answer.filter(pl.col("estimand") == "window_average").with_columns(
+        pl.col("app_name").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o"),
+        (pl.col("country") != "us").alias("_c"))
+    return [{"series": f"{r['app_name']} {r['country'].upper()} {r['store']}", "app_name": r["app_name"],
+             "country": r["country"], "store": r["store"], "kind": r["kind"],
+             **{c: _num(r[c]) for c in ("estimate", "ci_low", "ci_high", "downloads_factor_low",
+                                        "downloads_factor_high", "true_value")},
+             "sentence": r["sentence"]}
+            for r in wa.sort("_o", "app_name", "_c", "country", "store").iter_rows(named=True)]
