@@ -35,6 +35,13 @@ from analysis.data.studies import StudyData, load_study, sha256
 from analysis.data.transform import select_series
 from analysis.errors import InputError, ParameterError
 from analysis.report import html as pages
+from analysis.report.answer_section import (
+    AnswerSection,
+    headline_from_answer,
+    headline_text,
+    latest_answer,
+    load_answer_section,
+)
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
@@ -359,18 +366,23 @@ def run(
     }
     if failure:
         manifest["failure"] = failure
+    section = None
     try:
-        _write_pages(build, manifest)
+        section = load_answer_section(build, values.get("apps"))
+        if section is not None:
+            manifest["answer"] = {"paragraphs": [list(p) for p in section.paragraphs], "notes": section.notes,
+                                  "figure": section.figure_svg}
+        _write_pages(build, manifest, section)
     except Exception as exc:  # rendering failed: keep the run, marked failed
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
-    manifest["headline"] = headline_estimates(build)
+    manifest["headline"] = headline_from_answer(section.answer, values.get("apps")) if section is not None else []
     manifest["outputs"] = [
         {"path": str(p.relative_to(build)), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"
     ]
     # The manifest is written last: a directory without one is never a finished version.
-    (build / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    (build / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False) + "\n")
 
     if status == "complete":
         final = _publish(build, study_dir / version)
@@ -387,7 +399,7 @@ def run(
     return RunOutcome(status, final, final.name, message)
 
 
-def _write_pages(build: Path, manifest: dict) -> None:
+def _write_pages(build: Path, manifest: dict, answer: AnswerSection | None = None) -> None:
     """The version's single self-contained report page (``index.html``)."""
     sections = []
     for r in manifest["notebooks"]:
@@ -398,27 +410,12 @@ def _write_pages(build: Path, manifest: dict) -> None:
         "figures": sorted(p.name for p in (build / "figures").glob("*")) if (build / "figures").exists() else [],
         "tables": sorted(p.name for p in (build / "tables").glob("*.csv")) if (build / "tables").exists() else [],
     }
-    (build / "index.html").write_text(pages.report_page(manifest, sections, files), encoding="utf-8")
-
-
-def headline_estimates(version_dir: Path) -> list[dict]:
-    """The level effects of the summary notebook's headline table (for the index and diffs)."""
-    path = version_dir / "tables" / "03_summary-headline.csv"
-    if not path.exists():
-        return []
-    import polars as pl
-
-    df = pl.read_csv(path)
-    return [
-        {"series": f"{r['app_name']} {r['country'].upper()}", "estimate": round(r["estimate"], 4),
-         "ci_low": round(r["ci_low"], 4), "ci_high": round(r["ci_high"], 4)}
-        for r in df.iter_rows(named=True)
-    ]
+    (build / "index.html").write_text(pages.report_page(manifest, sections, files, answer), encoding="utf-8")
 
 
 def headline(m: dict, n: int = 4) -> str:
-    return "; ".join(f"{h['series']}: {h['estimate']:+.2f} [{h['ci_low']:+.2f}, {h['ci_high']:+.2f}]"
-                     for h in (m.get("headline") or [])[:n])
+    """One line for the versions index, from the manifest's headline (the answer table)."""
+    return headline_text(m.get("headline") or [], n)
 
 
 def _manifests(root: Path) -> list[tuple[Path, dict]]:
@@ -455,7 +452,7 @@ def write_index(root: Path) -> Path:
             })
         versions.sort(key=lambda r: r["created_utc"] or "", reverse=True)
         tmp = root / f".index-{uuid.uuid4().hex}.html"
-        tmp.write_text(pages.index_page(versions), encoding="utf-8")
+        tmp.write_text(pages.index_page(versions, latest_answer(root, _manifests(root))), encoding="utf-8")
         os.replace(tmp, root / "index.html")
     return root / "index.html"
 
