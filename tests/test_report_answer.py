@@ -8,8 +8,8 @@ import re
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 from answer_fixtures import effects, row, truth
+from polars.testing import assert_frame_equal
 
 from analysis.data.events import load_events
 from analysis.errors import InputError
