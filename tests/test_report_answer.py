@@ -198,12 +198,22 @@ def test_paragraphs_cover_every_seed_app_and_the_selected_ones(answer, events):
     text = dict(paras)
     assert text["Signal"].startswith(pick(answer, "Signal", "us", None, "window_average")["sentence"])
     assert pick(answer, "Signal", "us", "X04+X05")["sentence"] in text["Signal"]
-    assert "not identified" in text["Signal"] and "cannot separate X04+X05" in text["Signal"]
+    assert "not identified" in text["Signal"] and "cannot separate the events of X04+X05" in text["Signal"]
     # Telegram leads with the US and lists the UK as a rank multiple with its interval
     assert text["Telegram"].startswith("In the US (App Store), Telegram")
     assert f"the UK (App Store) \u00d7{fmt(math.exp(1.2))} ({fmt(math.exp(0.8))}\u2013{fmt(math.exp(1.6))})" \
         in text["Telegram"]
     assert "no window-average estimate" in text["Parler"] and "no window-average estimate" in text["Discord"]
+
+
+def test_a_paragraph_leads_with_an_identified_series_and_counts_the_rest(events):
+    eff = pl.DataFrame([row("MeWe", "us", "ios", None, "window_average", kind="not_identified", reason="why"),
+                        row("MeWe", "us", "google_play", None, "window_average", e=-1.0, lo=-1.4, hi=-0.6),
+                        row("MeWe", "gb", "ios", None, "window_average", kind="not_identified", reason="why")],
+                       schema=effects().schema)
+    text = dict(answer_paragraphs(answer_table(eff, truth=None, synthetic=False, events=events), events=events))
+    assert text["MeWe"].startswith("In the US (Google Play), MeWe's rank rose")
+    assert "not identified in 2 other series" in text["MeWe"]
 
 
 def test_headline_comes_from_the_answer_table_and_is_strict_json(answer):

@@ -139,14 +139,18 @@ def read_answer(path) -> pl.DataFrame:
     return df.with_columns(pl.col(c).replace("", None) for c in ("event_id",))
 
 
-def truth_coverage(answer: pl.DataFrame, by: Sequence[str] = ("app_name",), tol: float = 1e-9) -> pl.DataFrame:
+def truth_coverage(answer: pl.DataFrame, by: Sequence[str] = ("app_name",), tol: float = 1e-9,
+                   apps: Sequence[str] | None = None) -> pl.DataFrame:
     """Share of the answer's intervals that cover the known truth, over non-zero truths.
 
     Estimates count when ``ci_low <= truth <= ci_high``; bounds (one-sided intervals) when the
     truth is on their side.  Not-identified rows have no interval: counted apart
-    (``n_not_identified``), never as covered.  One row per ``by`` group and an ``all`` row.
+    (``n_not_identified``), never as covered.  One row per ``by`` group and an ``all`` row;
+    ``apps`` restricts the count (e.g. to the migration apps).
     """
     t = answer.filter(pl.col("true_value").is_not_null() & (pl.col("true_value").abs() > tol))
+    if apps is not None:
+        t = t.filter(pl.col("app_name").is_in(list(apps)))
     lo_ok = pl.col("ci_low").is_null() | (pl.col("ci_low") <= pl.col("true_value"))
     hi_ok = pl.col("ci_high").is_null() | (pl.col("true_value") <= pl.col("ci_high"))
     t = t.with_columns((lo_ok & hi_ok & (pl.col("kind") != "not_identified")).alias("_cov"))
@@ -169,12 +173,14 @@ def _apps(apps: Sequence[str] | None) -> list[str]:
 
 
 def _lead(rows: pl.DataFrame) -> dict | None:
-    """The series a paragraph leads with: the US App Store if present, else the first shown."""
+    """The series a paragraph leads with: identified before not identified, then the US, then
+    the App Store."""
     wa = rows.filter(pl.col("estimand") == "window_average")
     if not wa.height:
         return None
-    order = wa.with_columns((pl.col("country") != "us").alias("_c"), (pl.col("store") != "ios").alias("_s"))
-    return order.sort("_c", "_s", "country", "store").row(0, named=True)
+    order = wa.with_columns((pl.col("kind") == "not_identified").alias("_k"), (pl.col("country") != "us").alias("_c"),
+                            (pl.col("store") != "ios").alias("_s"))
+    return order.sort("_k", "_c", "_s", "country", "store").row(0, named=True)
 
 
 def _compact(r: dict) -> str:
@@ -215,21 +221,27 @@ def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
         parts = [lead["sentence"]]
         same = rows.filter(pl.col("country") == lead["country"], pl.col("store") == lead["store"],
                            pl.col("event_id").is_not_null(), pl.col("estimand") != "slope")
-        dep = same.filter(pl.col("event_id").map_elements(
-            lambda t: any(k in S.DEPLATFORMING_KINDS for k in S.term_kinds(t, names)), return_dtype=pl.Boolean)
-            & (pl.col("kind") != "not_identified"))
+        dep_terms = [t for t in same["event_id"].unique().to_list()
+                     if any(k in S.DEPLATFORMING_KINDS for k in S.term_kinds(t, names))]
+        dep = same.filter(pl.col("event_id").is_in(dep_terms), pl.col("kind") != "not_identified")
         if dep.height:
             mag = pl.coalesce("estimate", "ci_high", "ci_low").abs()
             parts.append(dep.sort(mag, descending=True).row(0, named=True)["sentence"])
         others = rows.filter(pl.col("estimand") == "window_average",
                              (pl.col("country") != lead["country"]) | (pl.col("store") != lead["store"]))
-        if others.height:
+        shown = others.filter(pl.col("kind") != "not_identified")
+        if shown.height:
             parts.append("Elsewhere, rank multiple against the forecast (95% CI; above 1 = climbed): "
-                         + "; ".join(_compact(r) for r in others.iter_rows(named=True)) + ".")
+                         + "; ".join(_compact(r) for r in shown.iter_rows(named=True)) + ".")
+        if others.height > shown.height:
+            parts.append(f"The window average is not identified in {others.height - shown.height} other series "
+                         "(each reason is in the answer table).")
         merged = sorted({t for t in rows["event_id"].drop_nulls().to_list() if "+" in t})
         if merged:
-            parts.append("The data cannot separate " + "; ".join(S.event_label(t, names).split(": events")[0] + ")"
-                                                                 for t in merged) + ".")
+            said = " ".join(parts)
+            parts.append("The data cannot separate the events of " + "; ".join(
+                t if t in said else S.event_label(t, names).split(": events")[0] + ")" for t in merged)
+                + " (each estimated as one term).")
         ni = rows.filter(pl.col("kind") == "not_identified")
         if ni.height:
             parts.append(f"{ni.height} term(s) are not identified (see the answer table for each reason).")

@@ -164,8 +164,8 @@ def event_sentence(r: dict, names: dict[str, tuple[str, str]], others: list[str]
         text = f"{head} rank {change} {when}"
     confounds = [o for o in others if "confound" in term_kinds(o, names)]
     if any(k in DEPLATFORMING_KINDS for k in term_kinds(r["event_id"], names)) and confounds:
-        text += ", beyond what " + " and ".join(
-            f"{o} ({'; '.join(names[t][0] for t in term_ids(o))})" for o in confounds) + " explain"
+        named = [f"{o} ({'; '.join(names[t][0] for t in term_ids(o))})" for o in confounds]
+        text += ", beyond what " + (", ".join(named[:-1]) + " and " if len(named) > 1 else "") + named[-1] + " explain"
     elif others:
         text += f", net of the other {len(others)} event term(s) in the model"
     text += "."
