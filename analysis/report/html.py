@@ -178,7 +178,7 @@ function showDiff() {
   const f = v => v === undefined ? '(absent)' : (typeof v === 'string' ? v : JSON.stringify(v));
   out.appendChild(table('Parameters', a.parameters, b.parameters, f));
   out.appendChild(table('Inputs (SHA-256)', a.inputs, b.inputs, f));
-  out.appendChild(table('Window-average effects (change in log rank)', a.estimates, b.estimates, f));
+  out.appendChild(table('Estimates (window-average change in log rank)', a.estimates, b.estimates, f));
 }
 selA.addEventListener('change', showDiff); selB.addEventListener('change', showDiff); showDiff();
 """
