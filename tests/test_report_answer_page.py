@@ -95,9 +95,12 @@ def test_index_opens_with_the_newest_complete_answer(tmp_path):
         runs.append((d, m))
     latest = latest_answer(tmp_path, runs)
     assert latest == {"version": "v1", "href": "demo/v1/index.html", "paragraphs": [["Signal", "text 1"]],
-                      "notes": [], "figure": "demo/v1/figures/f.svg"}
+                      "notes": [], "figure": "demo/v1/figures/f.svg", "coverage": None}
     page = pages.index_page([], latest)
     assert "text 1" in page and "<img src='demo/v1/figures/f.svg'" in page
+    cov = [{"app_name": "all", "n": 20, "n_covered": 18, "coverage": 0.9}]
+    page = pages.index_page([], {**latest, "coverage": cov})
+    assert "Truth coverage" in page and "<td>0.9</td>" in page and page.index("Truth coverage") < page.index("Versions")
     assert latest_answer(tmp_path, runs[3:]) is None
 
 
@@ -111,3 +114,25 @@ def test_headline_text_states_rank_multiples_and_bounds(published):
     # manifests written before the answer table still render
     assert headline_text([{"series": "Old US", "estimate": -1.0, "ci_low": -2.0, "ci_high": -0.5}]) == \
         f"Old US: \u00d7{fmt(math.e)} ({fmt(math.exp(0.5))}\u2013{fmt(math.exp(2.0))})"
+
+
+def test_the_runner_wires_the_answer_into_page_manifest_and_index(published, tmp_path):
+    import shutil
+
+    from analysis.report import run as runner
+
+    d, answer = published
+    root = tmp_path / "reports"
+    v = root / "demo" / "demo-20210101-abc"
+    shutil.copytree(d, v)
+    section = load_answer_section(v)
+    m = manifest(answer={"paragraphs": [list(p) for p in section.paragraphs], "notes": section.notes,
+                         "figure": section.figure_svg, "coverage": section.coverage.to_dicts()},
+                 headline=headline_from_answer(section.answer))
+    runner._write_pages(v, m, section)
+    (v / "manifest.json").write_text(json.dumps(m, allow_nan=False))
+    assert "<h2>The answer</h2>" in (v / "index.html").read_text()
+    index = runner.write_index(root).read_text()
+    assert index.index("<h2>The answer</h2>") < index.index("<h2>Versions</h2>")
+    assert pages.html.escape(section.paragraphs[0][1]) in index and "Truth coverage" in index
+    assert pages.html.escape(runner.headline(m)) in index and runner.headline(m).startswith("Signal US ios: at least")

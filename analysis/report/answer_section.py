@@ -157,7 +157,8 @@ def latest_answer(root: Path, manifests: Sequence[tuple[Path, dict]]) -> dict | 
     rel = Path(d).relative_to(root).as_posix()
     fig = m["answer"].get("figure")
     return {"version": m.get("version"), "href": f"{rel}/index.html", "paragraphs": m["answer"].get("paragraphs"),
-            "notes": m["answer"].get("notes"), "figure": f"{rel}/{fig}" if fig else None}
+            "notes": m["answer"].get("notes"), "figure": f"{rel}/{fig}" if fig else None,
+            "coverage": m["answer"].get("coverage")}
 
 
 __all__ = ["latest_answer", "AnswerSection", "publish_answer", "load_answer_section", "answer_html", "headline_text",

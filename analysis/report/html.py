@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 import nbformat
+import polars as pl
 
 from analysis.data.demo import SYNTHETIC_LABEL
-from analysis.report.answer_section import AnswerSection, answer_html, paragraphs_html
+from analysis.report.answer_section import AnswerSection, answer_html, frame_html, paragraphs_html
 from analysis.report.display import spec_html, vega_bundle
 
 CSS = """
@@ -192,9 +193,11 @@ def index_answer(answer: dict | None) -> str:
         return "<section id='answer'><h2>The answer</h2><p>No complete version has an answer yet.</p></section>"
     img = (f"<p><img src='{html.escape(answer['figure'])}' alt='Decomposition of the answer per app and country' "
            "style='max-width:100%'></p>" if answer.get("figure") else "")
+    cov = answer.get("coverage")
+    table = frame_html(pl.DataFrame(cov), "Truth coverage of the answer's intervals (non-zero truths)") if cov else ""
     return (f"<section id='answer'><h2>The answer</h2><p>From the newest complete version, "
             f"<a href='{html.escape(answer['href'])}'>{html.escape(answer['version'])}</a>.</p>"
-            + paragraphs_html(answer.get("paragraphs") or [], answer.get("notes") or []) + img + "</section>")
+            + paragraphs_html(answer.get("paragraphs") or [], answer.get("notes") or []) + img + table + "</section>")
 
 
 def index_page(versions: list[dict], answer: dict | None = None) -> str:

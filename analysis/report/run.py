@@ -371,7 +371,8 @@ def run(
         section = load_answer_section(build, values.get("apps"))
         if section is not None:
             manifest["answer"] = {"paragraphs": [list(p) for p in section.paragraphs], "notes": section.notes,
-                                  "figure": section.figure_svg}
+                                  "figure": section.figure_svg,
+                                  "coverage": section.coverage.to_dicts() if section.coverage is not None else None}
         _write_pages(build, manifest, section)
     except Exception as exc:  # rendering failed: keep the run, marked failed
         manifest["status"] = status = "failed"
