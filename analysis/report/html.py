@@ -12,9 +12,11 @@ import json
 from pathlib import Path
 
 import nbformat
+import polars as pl
 
 from analysis.data.demo import SYNTHETIC_LABEL
-from analysis.report.display import vega_bundle
+from analysis.report.answer_section import AnswerSection, answer_html, frame_html, paragraphs_html
+from analysis.report.display import spec_html, vega_bundle
 from analysis.report.safejson import script_json
 
 CSS = """
@@ -39,6 +41,8 @@ div.prompt{display:none}
 button.toggle-code{margin-left:1em}
 .exodus-figdesc{color:#333;font-size:.9em;max-width:60em}
 .exodus-chart{margin:1em 0}
+#answer p.answer-app{max-width:60em;line-height:1.45}
+#answer p.answer-note{max-width:60em;color:#333;font-size:.9em}
 """
 
 TOGGLE = (
@@ -107,10 +111,13 @@ def _esc(v: object) -> str:
     return html.escape("" if v is None else (v if isinstance(v, str) else json.dumps(v)))
 
 
-def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[str]]) -> str:
-    """One self-contained page per version: summary, parameters, provenance, every notebook."""
+def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[str]],
+                answer: AnswerSection | None = None) -> str:
+    """One self-contained page per version: the answer (when the run produced one, see
+    :mod:`analysis.report.answer_section`), summary, parameters, provenance, every notebook."""
     status = m["status"]
-    nav = [("All versions", "../../index.html"), ("Summary", "#summary"), ("Parameters", "#parameters"),
+    nav = [("All versions", "../../index.html"), ("The answer", "#answer"), ("Summary", "#summary"),
+           ("Parameters", "#parameters"),
            ("Provenance", "#provenance")] + [(name, f"#nb-{name}") for name, _ in sections] + [("Files", "#files")]
     parts = [
         f"<section id='summary'><h1>Exodus report {_esc(m['version'])}</h1>",
@@ -121,10 +128,11 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
         f = m["failure"]
         parts.append(f"<p class='status-failed'>Failed in {_esc(f.get('notebook'))} cell {_esc(f.get('cell_index'))} "
                      f"({_esc(f.get('cell_source', ''))}): {_esc(f.get('error'))}</p>")
+    if answer is not None:
+        parts.append(answer_html(answer, spec_html(answer.figure_spec) if answer.figure_spec else ""))
+    else:
+        parts.append("<section id='answer'><h2>The answer</h2><p>This run produced no answer table.</p></section>")
     parts.append(rows_table(m["notebooks"], ["notebook", "status", "seconds"], "Notebooks"))
-    if m.get("headline"):
-        parts.append(rows_table(m["headline"][:12], ["series", "estimate", "ci_low", "ci_high"],
-                                "Headline: level change in log(rank) at the intervention (negative = climbed)"))
     parts.append("</section><section id='parameters'><h2>Parameters</h2>")
     parts.append(kv_table(m["parameters"], "Parameters of this run (exodus params lists all with help)"))
     parts.append("</section><section id='provenance'><h2>Provenance</h2>")
@@ -177,17 +185,34 @@ function showDiff() {
   const f = v => v === undefined ? '(absent)' : (typeof v === 'string' ? v : JSON.stringify(v));
   out.appendChild(table('Parameters', a.parameters, b.parameters, f));
   out.appendChild(table('Inputs (SHA-256)', a.inputs, b.inputs, f));
-  out.appendChild(table('Estimates (level change in log rank)', a.estimates, b.estimates, f));
+  out.appendChild(table('Estimates (window-average change in log rank)', a.estimates, b.estimates, f));
 }
 selA.addEventListener('change', showDiff); selB.addEventListener('change', showDiff); showDiff();
 """
 
 
-def index_page(versions: list[dict]) -> str:
-    """All versions, newest first, and a comparison of any two (parameters, inputs, estimates)."""
+def index_answer(answer: dict | None) -> str:
+    """The answer of the newest complete version, opening the index: ``answer`` holds
+    ``version``, ``href`` (its page), ``paragraphs`` ([app, text] pairs), ``notes`` and ``figure``
+    (the decomposition SVG, relative to the index)."""
+    if not answer:
+        return "<section id='answer'><h2>The answer</h2><p>No complete version has an answer yet.</p></section>"
+    img = (f"<p><img src='{html.escape(answer['figure'])}' alt='Decomposition of the answer per app and country' "
+           "style='max-width:100%'></p>" if answer.get("figure") else "")
+    cov = answer.get("coverage")
+    table = frame_html(pl.DataFrame(cov), "Truth coverage of the answer's intervals (non-zero truths)") if cov else ""
+    return (f"<section id='answer'><h2>The answer</h2><p>From the newest complete version, "
+            f"<a href='{html.escape(answer['href'])}'>{html.escape(answer['version'])}</a>.</p>"
+            + paragraphs_html(answer.get("paragraphs") or [], answer.get("notes") or []) + img + table + "</section>")
+
+
+def index_page(versions: list[dict], answer: dict | None = None) -> str:
+    """The answer of the newest complete version (:func:`index_answer`), then all versions,
+    newest first, and a comparison of any two (parameters, inputs, estimates)."""
     data = script_json(versions, sort_keys=True)
     body = (
-        "<h1>Exodus report versions</h1><p>Every run of <code>exodus run</code> is kept; a version is never "
+        "<h1>Exodus report versions</h1>" + index_answer(answer)
+        + "<h2>Versions</h2><p>Every run of <code>exodus run</code> is kept; a version is never "
         "overwritten. Failed runs are listed as failed. Integrity: every file of a version is checked against the "
         "SHA-256 its manifest records (<code>exodus verify</code>); a version whose manifest cannot be read is "
         "listed as broken.</p>"

@@ -37,6 +37,13 @@ from analysis.data.transform import select_series
 from analysis.errors import InputError, ParameterError
 from analysis.report import html as pages
 from analysis.report import publish
+from analysis.report.answer_section import (
+    AnswerSection,
+    headline_from_answer,
+    headline_text,
+    latest_answer,
+    load_answer_section,
+)
 from analysis.report.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
 from analysis.report.execute import execute_notebooks as _execute
 
@@ -290,14 +297,20 @@ def _build(build: Path, study_dir: Path, data: StudyData, values: dict, inputs: 
     }
     if failure:
         manifest["failure"] = failure
+    section = None
     try:
-        _write_pages(build, manifest)
+        section = load_answer_section(build, values.get("apps"))
+        if section is not None:
+            manifest["answer"] = {"paragraphs": [list(p) for p in section.paragraphs], "notes": section.notes,
+                                  "figure": section.figure_svg,
+                                  "coverage": section.coverage.to_dicts() if section.coverage is not None else None}
+        _write_pages(build, manifest, section)
     except OSError:
         raise
     except Exception as exc:  # rendering failed: keep the run, marked failed
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
-    manifest["headline"] = headline_estimates(build)
+    manifest["headline"] = headline_from_answer(section.answer, values.get("apps")) if section is not None else []
     manifest["outputs"] = [
         {"path": p.relative_to(build).as_posix(), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"
@@ -316,7 +329,7 @@ def _build(build: Path, study_dir: Path, data: StudyData, values: dict, inputs: 
                       f"({f.get('cell_source', '')!r}): {f.get('error')}; partial outputs kept in {final}")
 
 
-def _write_pages(build: Path, manifest: dict) -> None:
+def _write_pages(build: Path, manifest: dict, answer: AnswerSection | None = None) -> None:
     """The version's single self-contained report page (``index.html``)."""
     sections = []
     for r in manifest["notebooks"]:
@@ -327,27 +340,12 @@ def _write_pages(build: Path, manifest: dict) -> None:
         "figures": sorted(p.name for p in (build / "figures").glob("*")) if (build / "figures").exists() else [],
         "tables": sorted(p.name for p in (build / "tables").glob("*.csv")) if (build / "tables").exists() else [],
     }
-    (build / "index.html").write_text(pages.report_page(manifest, sections, files), encoding="utf-8")
-
-
-def headline_estimates(version_dir: Path) -> list[dict]:
-    """The level effects of the summary notebook's headline table (for the index and diffs)."""
-    path = version_dir / "tables" / "03_summary-headline.csv"
-    if not path.exists():
-        return []
-    import polars as pl
-
-    df = pl.read_csv(path)
-    return [
-        {"series": f"{r['app_name']} {r['country'].upper()}", "estimate": round(r["estimate"], 4),
-         "ci_low": round(r["ci_low"], 4), "ci_high": round(r["ci_high"], 4)}
-        for r in df.iter_rows(named=True)
-    ]
+    (build / "index.html").write_text(pages.report_page(manifest, sections, files, answer), encoding="utf-8")
 
 
 def headline(m: dict, n: int = 4) -> str:
-    return "; ".join(f"{h['series']}: {h['estimate']:+.2f} [{h['ci_low']:+.2f}, {h['ci_high']:+.2f}]"
-                     for h in (m.get("headline") or [])[:n])
+    """One line for the versions index, from the manifest's headline (the answer table)."""
+    return headline_text(m.get("headline") or [], n)
 
 
 def _manifests(root: Path) -> list[tuple[Path, dict | None, str]]:
@@ -401,8 +399,8 @@ def write_index(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        versions = []
-        for directory, m, integrity in _manifests(root):
+        versions, found = [], _manifests(root)
+        for directory, m, integrity in found:
             try:
                 versions.append(_index_row(root, directory, m, integrity))
             except (AttributeError, KeyError, TypeError):  # a manifest of the wrong shape
@@ -410,7 +408,8 @@ def write_index(root: Path) -> Path:
         versions.sort(key=lambda r: r["created_utc"] or "", reverse=True)
         tmp = root / f".index-{uuid.uuid4().hex}.html"
         try:
-            tmp.write_text(pages.index_page(versions), encoding="utf-8")
+            answer = latest_answer(root, [(d, m) for d, m, mark in found if m and mark == "verified"])
+            tmp.write_text(pages.index_page(versions, answer), encoding="utf-8")
             os.replace(tmp, root / "index.html")
         finally:
             tmp.unlink(missing_ok=True)
