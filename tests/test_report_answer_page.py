@@ -130,6 +130,9 @@ def test_the_runner_wires_the_answer_into_page_manifest_and_index(published, tmp
                          "figure": section.figure_svg, "coverage": section.coverage.to_dicts()},
                  headline=headline_from_answer(section.answer))
     runner._write_pages(v, m, section)
+    # a verified version (every file listed with its SHA-256): only verified answers open the index
+    m["outputs"] = [{"path": p.relative_to(v).as_posix(), "sha256": runner.sha256(p.read_bytes())}
+                    for p in sorted(v.rglob("*")) if p.is_file() and p.name != "manifest.json"]
     (v / "manifest.json").write_text(json.dumps(m, allow_nan=False))
     assert "<h2>The answer</h2>" in (v / "index.html").read_text()
     index = runner.write_index(root).read_text()
