@@ -138,16 +138,18 @@ _ITEMS_JS = """([title, marktype]) => {
     const t = typeof spec.title === 'string' ? spec.title : (spec.title || {}).text || '';
     if (!String(t).includes(title) || !node.exodusView) continue;
     const view = node.exodusView;
+    const mine = [];
     const walk = (mark) => {
       for (const it of mark.items || []) {
-        if (mark.marktype === marktype) out.push({x: it.x, x2: it.x2 !== undefined ? it.x2 : it.x + it.width, width: it.width, stroke: it.stroke || null,
+        if (mark.marktype === marktype) mine.push({x: it.x, x2: it.x2 !== undefined ? it.x2 : it.x + it.width, width: it.width, stroke: it.stroke || null,
                                                    fill: it.fill || null, datum: it.datum || null});
         if (mark.marktype === 'group') for (const m of it.items || []) walk(m);
       }
     };
     walk(view.scenegraph().root);
     const scale = view.scale('x');
-    for (const o of out) {
+    for (const o of mine) {
+      out.push(o);
       o.title = t;
       if (o.datum && o.datum.week) {
         o.expected_x = scale(new Date(o.datum.week + 'T00:00:00Z'));
