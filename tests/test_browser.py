@@ -151,9 +151,11 @@ _ITEMS_JS = """([title, marktype]) => {
     for (const o of mine) {
       out.push(o);
       o.title = t;
-      if (o.datum && o.datum.week) {
-        o.expected_x = scale(new Date(o.datum.week + 'T00:00:00Z'));
-        o.expected_x2 = scale(new Date(o.datum.week_end + 'T00:00:00Z'));
+      if (o.datum && o.datum.week !== undefined) {  // parsed by Vega: a timestamp
+        o.expected_x = scale(o.datum.week);
+        o.expected_x2 = scale(o.datum.week_end);
+        o.datum = {...o.datum, week: new Date(o.datum.week).toISOString().slice(0, 10),
+                   week_end: new Date(o.datum.week_end).toISOString().slice(0, 10)};
       }
     }
     out.push({title: t, scaleIntervention: scale(new Date(Date.UTC(2021, 0, 8))), marker: true});
