@@ -144,7 +144,8 @@ def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool,
     cf = base.transform_filter("datum.post").mark_line(strokeDash=[5, 3], color="#444").encode(
         y=alt.Y("counterfactual:Q", scale=rev)
     )
-    rule = alt.Chart().mark_rule(color="#d62728").encode(x=alt.datum(utc_datetime(intervention), type="temporal"))
+    rule = (alt.Chart().transform_aggregate(n="count()")  # one rule per panel, not one per row
+            .mark_rule(color="#d62728").encode(x=alt.datum(utc_datetime(intervention), type="temporal")))
     return (
         alt.layer(band, obs, fit, cf, rule, data=p)
         .properties(width=230, height=160)
