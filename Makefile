@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STUDY ?= demo
 PYTEST_ARGS ?=
 
-.PHONY: report test test-all lab env uv lint bench clean-env
+.PHONY: report test test-quick lab env uv lint bench clean-env
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -21,11 +21,11 @@ env: $(BIN)/exodus
 report: env  ## create the environment and run the main job on the embedded default (synthetic demo)
 	$(BIN)/exodus run --study $(STUDY)
 
-test: env  ## unit, notebook, report and browser tests (slow simulation tests excluded)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
-
-test-all: env  ## everything, including slow simulation studies
+test: env  ## every test: unit, end-to-end notebook runs, headless browser and simulation studies (what CI runs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-quick: env  ## development loop: everything except the tests marked slow (end-to-end, browser, simulations)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lab: env  ## JupyterLab on the notebooks with the project's kernel (adds the lab extra)
 	$(UV) sync --frozen --extra dev --extra lab --python 3.11

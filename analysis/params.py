@@ -1,103 +1,166 @@
-"""Notebook parameters: read them from the ``parameters`` cells, list them, validate overrides.
+"""The study's parameters: one typed definition, :class:`StudyParams`.
 
-Each notebook declares its parameters in a cell tagged ``parameters`` (papermill's
-convention), one per line: ``name = <python literal>  # help text``.  The literal's type is the
-parameter's type.  ``exodus params`` lists them; ``exodus run -p name=value`` is validated
-against them before anything runs.
+Every parameter of a run is a field of the frozen dataclass :class:`StudyParams`: its name, its
+type (the annotation), its default, its help text and the notebooks that use it (field
+metadata).  This one definition feeds
+
+- ``exodus params`` (:func:`specs`: name, type, default, help, notebooks);
+- ``exodus run -p name=value`` (:func:`resolve` converts each value to the field's type and
+  rejects unknown names; :meth:`StudyParams.check` validates what needs no data);
+- the runner (:func:`notebook_values`: the values papermill injects into each notebook);
+- the notebooks' ``parameters`` cells, which papermill needs: :func:`parameters_cell` writes
+  them from the definition, :func:`sync_notebooks` rewrites them, and a test asserts that the
+  committed notebooks agree with it.
+
+Checks against the data (dates inside the panel, apps present, files readable) are the
+pre-flight's job (:mod:`analysis.report.preflight`).
 """
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import json
+import math
+import typing
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-
-import nbformat
 
 from analysis.errors import ParameterError
 
+NOTEBOOKS = ("01_data_overview", "02_its", "03_summary", "04_robustness")
+ROBUSTNESS = ("04_robustness",)
 INTERNAL = frozenset({"output_dir"})  # set by the runner, not by users
+PATH_PARAMS = ("panel_file", "events_file", "reported_ranks_file", "bigtech_events_file")
+DEFAULT_PLACEBO_APPS = ["Facebook Messenger", "Discord", "Twitter"]
+DEFAULT_APPS = ["Signal", "Telegram", "WhatsApp", "Parler", "MeWe", "Rumble", "Discord", "Twitter"]
 
 
-@dataclass
+def _p(default: object, help_text: str, notebooks: tuple[str, ...] = NOTEBOOKS) -> typing.Any:
+    """A parameter field: default (lists copied per instance), help and the notebooks using it."""
+    meta = {"help": help_text, "notebooks": notebooks}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class StudyParams:
+    """Every parameter of a study run (see the module docstring)."""
+
+    study: str = _p("demo", 'which data: "demo" (synthetic, offline), "jan2021" (real archive; needs exodus data fetch) or "custom" (panel_file)')
+    seed: int = _p(20210108, "seed of the synthetic demo generator (0 .. 2**32-1)")
+    intervention_date: str = _p("2021-01-08", "first post-intervention day (UTC), YYYY-MM-DD")
+    pre_days: int = _p(60, "days before the intervention in the model window")
+    post_days: int = _p(30, "days from the intervention on (inclusive)")
+    apps: list[str] = _p(DEFAULT_APPS, "app names")
+    countries: list[str] = _p(["us", "gb", "de", "fr", "in", "br"], "ISO 3166-1 alpha-2 codes, lower case")
+    store: str = _p("ios", '"ios" or "google_play"')
+    chart: str = _p("top_free_overall", "chart name")
+    transform: str = _p("log", 'outcome: "log" (log rank) or "none" (rank)')
+    alpha: float = _p(0.05, "1 - confidence level of intervals")
+    confounder_days: int = _p(3, "flag events within this many days of the intervention")
+    daily_rule: str = _p("nearest:12", "hourly->daily rule for archive studies: nearest:H (UTC hour), best, median")
+    panel_file: str = _p("", "rank panel CSV/parquet for study \"custom\"; empty otherwise")
+    default_depth: int = _p(200, "chart depth of a custom panel without a chart_depth column (at least its largest rank)")
+    events_file: str = _p("", "events CSV replacing data/events/events_jan2021.csv; empty: the curated table")
+    reported_ranks_file: str = _p("", "press-reported ranks CSV to overlay on trajectories; empty: none")
+    bigtech_events_file: str = _p("", "BigTech.fail events CSV added to the confounder table; empty: curated events only")
+    downloads_exponent: list[float] = _p([0.8, 1.1], "rank->downloads power-law exponent range (Garg & Telang 2013)")
+    errors: str = _p("ar1", 'error model: "iid", "hac" (Newey-West), "ar1" (AR(1) errors, exact ML), "ar1-reml", "ar2".."ar9"')
+    impact: str = _p("step+slope", 'impact model: "step", "step+slope", "pulse" or "decay:HALF_LIFE" (days)')
+    seasonality: str = _p("dow", 'seasonal terms: "none", "dow" (day of week) or "fourier:PERIOD:K"')
+    censored: bool = _p(False, "days below the chart depth as right-censored (Tobit likelihood) instead of left out")
+    output_dir: str = _p("", "set by `exodus run`; empty: display only")
+    placebo_apps: list[str] = _p(DEFAULT_PLACEBO_APPS, "placebo units: apps not expected to move (default: those of the three in the data)", ROBUSTNESS)
+    focus_app: str = _p("Telegram", "app of the specification curve (must be in apps)", ROBUSTNESS)
+    focus_country: str = _p("us", "country of the specification curve (ISO code, lower case; must be in countries)", ROBUSTNESS)
+    cutoff_shifts: list[int] = _p([-3, -2, -1, 0, 1, 2, 3], "days by which the intervention is moved (alternative cutoffs)", ROBUSTNESS)
+    donut_days: list[int] = _p([0, 1, 2, 3], "days left out on each side of the intervention (donut windows)", ROBUSTNESS)
+    coverage_replicates: int = _p(1000, "replicates of the interval-coverage simulation", ROBUSTNESS)
+
+    @property
+    def intervention(self) -> date:
+        return date.fromisoformat(self.intervention_date)
+
+    def as_dict(self) -> dict:
+        """Plain values (lists, not tuples), as injected into the notebooks."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def check(self) -> None:
+        """Validate what needs no data; raises :class:`ParameterError` naming the parameter."""
+        try:
+            date.fromisoformat(self.intervention_date)
+        except ValueError:
+            raise ParameterError(f"intervention_date must be YYYY-MM-DD, got {self.intervention_date!r}") from None
+        if not 0 <= self.seed < 2**32:
+            raise ParameterError(f"seed must be an integer from 0 to 2**32-1 (a numpy seed), got {self.seed}")
+        for name in ("pre_days", "post_days"):
+            if getattr(self, name) < 7:
+                raise ParameterError(f"{name} must be at least 7, got {getattr(self, name)}")
+        if not 0 < self.alpha < 0.5:
+            raise ParameterError(f"alpha must be in (0, 0.5), got {self.alpha}")
+        if self.confounder_days < 0:
+            raise ParameterError(f"confounder_days must be >= 0, got {self.confounder_days}")
+        if self.default_depth < 1:
+            raise ParameterError(f"default_depth must be >= 1, got {self.default_depth}")
+        if self.coverage_replicates < 1:
+            raise ParameterError(f"coverage_replicates must be >= 1, got {self.coverage_replicates}")
+        exp = self.downloads_exponent
+        if len(exp) != 2:
+            raise ParameterError(f"downloads_exponent must be two numbers [low, high], got {exp}")
+        if not all(math.isfinite(a) for a in exp):
+            raise ParameterError(f"downloads_exponent must be two finite numbers [low, high], got {exp}")
+        from analysis.models.downloads import _check_range
+
+        _check_range(tuple(exp))
+
+
+@dataclass(frozen=True)
 class ParamSpec:
+    """One parameter as listed by ``exodus params``."""
+
     name: str
     type: str  # "int" | "float" | "str" | "bool" | "list[str]" | "list[int]" | "list[float]"
     default: object
     help: str
-    notebooks: list[str] = field(default_factory=list)
+    notebooks: tuple[str, ...]
 
 
-def _type_of(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, list):
-        inner = {_type_of(v) for v in value} or {"str"}
-        if len(inner) != 1:
-            raise ValueError(f"mixed list types {inner}")
-        return f"list[{inner.pop()}]"
-    return type(value).__name__
+def _type_name(tp: object) -> str:
+    return str(tp) if typing.get_origin(tp) is list else tp.__name__  # type: ignore[union-attr]
 
 
-def parameters_cell(nb_path: Path) -> str:
-    nb = nbformat.read(nb_path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            return cell.source
-    raise ParameterError(f"{nb_path}: no cell tagged 'parameters'")
+def specs() -> dict[str, ParamSpec]:
+    """Every parameter of :class:`StudyParams`, in declaration order (internal ones included)."""
+    hints = typing.get_type_hints(StudyParams)
+    defaults = StudyParams()
+    return {
+        f.name: ParamSpec(f.name, _type_name(hints[f.name]), getattr(defaults, f.name), f.metadata["help"],
+                          tuple(f.metadata["notebooks"]))
+        for f in dataclasses.fields(StudyParams)
+    }
 
 
-def parse_parameters(source: str, where: str = "<cell>") -> list[ParamSpec]:
-    """Parse ``name = literal  # help`` lines of a parameters cell."""
-    specs = []
-    lines = source.splitlines()
-    for node in ast.parse(source).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            raise ParameterError(f"{where}: line {node.lineno}: parameters must be simple 'name = literal' assignments")
-        name = node.targets[0].id
-        value = ast.literal_eval(node.value)
-        line = lines[node.lineno - 1]
-        help_text = line.split("#", 1)[1].strip() if "#" in line else ""
-        specs.append(ParamSpec(name, _type_of(value), value, help_text))
-    return specs
+def _scalar(type_: str, text: str) -> object:
+    if type_ == "str":
+        return text
+    if type_ == "int":
+        return int(text)
+    if type_ == "float":
+        return float(text)
+    if type_ == "bool":
+        low = text.strip().lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise ValueError(text)
+    raise ValueError(f"unsupported type {type_}")
 
 
-def collect(notebooks: list[Path]) -> dict[str, ParamSpec]:
-    """All parameters of ``notebooks``; a name shared by notebooks must agree on type and default."""
-    out: dict[str, ParamSpec] = {}
-    for nb in notebooks:
-        for spec in parse_parameters(parameters_cell(nb), where=str(nb)):
-            if spec.name in out:
-                prev = out[spec.name]
-                if (prev.type, prev.default) != (spec.type, spec.default):
-                    raise ParameterError(
-                        f"parameter {spec.name!r} differs between {prev.notebooks[0]} and {nb.name}"
-                    )
-                prev.notebooks.append(nb.name)
-            else:
-                spec.notebooks = [nb.name]
-                out[spec.name] = spec
-    return out
-
-
-def _convert(text: str, type_: str, name: str) -> object:
-    def scalar(t: str, v: str) -> object:
-        if t == "str":
-            return v
-        if t == "int":
-            return int(v)
-        if t == "float":
-            return float(v)
-        if t == "bool":
-            low = v.strip().lower()
-            if low in ("true", "1", "yes"):
-                return True
-            if low in ("false", "0", "no"):
-                return False
-            raise ValueError(v)
-        raise ValueError(f"unsupported type {t}")
-
+def convert(text: str, type_: str, name: str) -> object:
+    """``text`` (as given to ``-p``) as a value of ``type_``; lists: ``a,b`` or a JSON list."""
     try:
         if type_.startswith("list["):
             inner = type_[5:-1]
@@ -106,11 +169,10 @@ def _convert(text: str, type_: str, name: str) -> object:
                 items = json.loads(stripped)
                 if not isinstance(items, list):
                     raise ValueError(text)
-                items = [str(i) if inner == "str" else i for i in items]
             else:
                 items = [s.strip() for s in stripped.split(",") if s.strip()]
-            return [scalar(inner, str(i)) for i in items]
-        return scalar(type_, text)
+            return [_scalar(inner, str(i)) for i in items]
+        return _scalar(type_, text)
     except (ValueError, json.JSONDecodeError):
         raise ParameterError(
             f"parameter {name!r} expects {type_}, got {text!r}"
@@ -118,21 +180,65 @@ def _convert(text: str, type_: str, name: str) -> object:
         ) from None
 
 
-def describe(specs: dict[str, ParamSpec]) -> str:
-    return "; ".join(f"{s.name} ({s.type})" for s in specs.values() if s.name not in INTERNAL)
+def describe(table: dict[str, ParamSpec] | None = None) -> str:
+    table = specs() if table is None else table
+    return "; ".join(f"{s.name} ({s.type})" for s in table.values() if s.name not in INTERNAL)
 
 
-def resolve(specs: dict[str, ParamSpec], overrides: dict[str, str], study_defaults: dict | None = None) -> dict:
-    """Defaults, then study defaults, then ``-p`` overrides (converted to each parameter's type)."""
-    values = {n: s.default for n, s in specs.items() if n not in INTERNAL}
+def resolve(overrides: dict[str, str], study_defaults: dict | None = None) -> StudyParams:
+    """Defaults, then study defaults, then ``-p`` overrides (each converted to its field's type).
+
+    Raises :class:`ParameterError` for an unknown or internal name, a value of the wrong type, or
+    a value :meth:`StudyParams.check` rejects.
+    """
+    table = specs()
+    values: dict[str, object] = {}
     for name, value in (study_defaults or {}).items():
-        if name in values:
+        if name in table and name not in INTERNAL:
             values[name] = value
     for name, text in overrides.items():
-        if name not in values:
-            raise ParameterError(f"unknown parameter {name!r}. Valid parameters: {describe(specs)}")
-        values[name] = _convert(text, specs[name].type, name)
-    return values
+        if name not in table or name in INTERNAL:
+            raise ParameterError(f"unknown parameter {name!r}. Valid parameters: {describe(table)}")
+        values[name] = convert(text, table[name].type, name)
+    params = StudyParams(**values)
+    params.check()
+    return params
+
+
+def notebook_values(params: StudyParams, notebook: str, output_dir: str) -> dict:
+    """The parameters papermill injects into ``notebook`` (its declared ones, plus ``output_dir``)."""
+    out = {n: v for n, v in params.as_dict().items() if notebook in specs()[n].notebooks}
+    out["output_dir"] = output_dir
+    return out
+
+
+def parameters_cell(notebook: str) -> str:
+    """The source of ``notebook``'s ``parameters`` cell, generated from :class:`StudyParams`:
+    one ``name = literal  # help`` line per parameter the notebook uses."""
+    lines = []
+    for s in specs().values():
+        if notebook in s.notebooks:
+            literal = json.dumps(s.default) if isinstance(s.default, str | list) else repr(s.default)
+            lines.append(f"{s.name} = {literal}  # {s.help}")
+    return "\n".join(lines)
+
+
+def sync_notebooks(directory: Path) -> list[Path]:
+    """Rewrite the ``parameters`` cell of every notebook in ``directory`` from the definition;
+    returns the notebooks that changed."""
+    import nbformat
+
+    changed = []
+    for name in NOTEBOOKS:
+        path = directory / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        source = parameters_cell(name)
+        if cell.source != source:
+            cell.source = source
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
@@ -144,3 +250,10 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
         name, value = item.split("=", 1)
         out[name.strip()] = value
     return out
+
+
+if __name__ == "__main__":  # python -m analysis.params: regenerate the notebooks' parameters cells
+    from analysis.config import NOTEBOOKS as NOTEBOOK_DIR
+
+    for p in sync_notebooks(NOTEBOOK_DIR):
+        print(f"updated {p}")

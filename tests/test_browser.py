@@ -11,7 +11,7 @@ import pytest
 
 from analysis.report import run as runner
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
@@ -126,4 +126,77 @@ def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path, shared_da
     assert "Twitter Bans President Trump" in text  # a BigTech.fail event near 8 Jan
     assert "Ranks reported in the press versus the panel" in text
     assert errors == [] and external == []
+    page.close()
+
+
+# Finds the rendered chart whose title contains TITLE and returns, from its Vega scenegraph, the
+# x of every item of MARKTYPE whose stroke/fill is COLOR (local to its facet cell), with the datum.
+_ITEMS_JS = """([title, marktype]) => {
+  const out = [];
+  for (const node of document.querySelectorAll('div.exodus-chart')) {
+    const spec = JSON.parse(node.querySelector('script.exodus-spec').textContent);
+    const t = typeof spec.title === 'string' ? spec.title : (spec.title || {}).text || '';
+    if (!String(t).includes(title) || !node.exodusView) continue;
+    const view = node.exodusView;
+    const mine = [];
+    const walk = (mark) => {
+      for (const it of mark.items || []) {
+        if (mark.marktype === marktype) mine.push({x: it.x, x2: it.x2 !== undefined ? it.x2 : it.x + it.width, width: it.width, stroke: it.stroke || null,
+                                                   fill: it.fill || null, datum: it.datum || null});
+        if (mark.marktype === 'group') for (const m of it.items || []) walk(m);
+      }
+    };
+    walk(view.scenegraph().root);
+    const scale = view.scale('x');
+    for (const o of mine) {
+      out.push(o);
+      o.title = t;
+      if (o.datum && o.datum.week !== undefined) {  // parsed by Vega: a timestamp
+        o.expected_x = scale(o.datum.week);
+        o.expected_x2 = scale(o.datum.week_end);
+        o.datum = {...o.datum, week: new Date(o.datum.week).toISOString().slice(0, 10),
+                   week_end: new Date(o.datum.week_end).toISOString().slice(0, 10)};
+      }
+    }
+    out.push({title: t, scaleIntervention: scale(new Date(Date.UTC(2021, 0, 8))), marker: true});
+  }
+  return out;
+}"""
+
+
+def test_intervention_rule_sits_on_the_intervention_date(browser, report):
+    """Placement, not presence: in every observed-vs-counterfactual chart the red rule's x pixel
+    is the x scale's position of the intervention date (8 Jan 2021), inside the plot."""
+    page, errors, _ = open_page(browser, report / "index.html")
+    n = page.locator("div.exodus-chart").count()
+    page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=60_000)
+    items = page.evaluate(_ITEMS_JS, ["observed vs counterfactual", "rule"])
+    markers = [i for i in items if i.get("marker")]
+    rules = [i for i in items if not i.get("marker") and i["stroke"] == "#d62728"]
+    assert markers and len(rules) >= len(markers), (len(markers), len(rules))
+    by_title = {m["title"]: m["scaleIntervention"] for m in markers}
+    for r in rules:
+        expected = by_title[r["title"]]
+        assert expected > 20, expected  # 8 Jan is well inside the window, not at the left edge
+        assert abs(r["x"] - expected) < 0.5, (r["title"], r["x"], expected)
+    assert errors == []
+    page.close()
+
+
+def test_coverage_heatmap_shows_signal_not_charted_before_7_january(browser, report):
+    """The heatmap cell of every week before Signal's first US rank (7 Jan) is "not charted",
+    and every cell spans its week on the x axis."""
+    page, errors, _ = open_page(browser, report / "index.html")
+    n = page.locator("div.exodus-chart").count()
+    page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=60_000)
+    cells = [i for i in page.evaluate(_ITEMS_JS, ["Chart coverage", "rect"]) if i.get("datum") and "week" in i["datum"]]
+    assert cells
+    for c in cells:
+        assert abs(c["x"] - c["expected_x"]) < 0.5 and abs(c["x2"] - c["expected_x2"]) < 0.5, c
+    signal_us = [c["datum"] for c in cells if c["datum"]["app_name"] == "Signal" and c["datum"]["country"] == "US"]
+    before = [d for d in signal_us if d["week_end"] <= "2021-01-04"]
+    assert len(before) >= 10
+    assert all(d["status"] == "not charted" and d["share"] == 0 for d in before), before
+    assert any(d["status"] == "charted" for d in signal_us if d["week"] >= "2021-01-04")
+    assert errors == []
     page.close()

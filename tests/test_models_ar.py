@@ -82,6 +82,7 @@ def test_innovations_are_white_when_the_model_is_right(data):
     assert float(acorr_ljungbox(fit.resid[0, : p.n[0]], lags=[14])["lb_pvalue"].iloc[0]) < 1e-6
 
 
+@pytest.mark.slow
 def test_ar1_intervals_cover_the_true_level_change_where_iid_and_hac_do_not():
     """rho = 0.6, 200 days, intervention mid-series, 1,000 replicates (Monte Carlo s.e. ~0.8%)."""
     cov = dict(coverage_study(reps=1000, n=200, rho=0.6, seed=2021).select("errors", "coverage").iter_rows())

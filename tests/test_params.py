@@ -1,72 +1,164 @@
-"""Notebook parameters: parsed from the parameters cells, validated before a run."""
+"""The study's parameters: one typed definition (StudyParams) feeding `exodus params`, `-p`
+checking, the runner and the notebooks' parameters cells."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
+import nbformat
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis import params
+from analysis.config import NOTEBOOKS
 from analysis.errors import InputError, ParameterError
 from analysis.report.run import check_inputs_only, notebooks
 
 
 @pytest.fixture(scope="module")
 def specs():
-    return params.collect(notebooks())
+    return params.specs()
 
 
-def test_every_notebook_declares_the_student_parameters(specs):
+def _cell(name: str) -> str:
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    return next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("name", params.NOTEBOOKS)
+def test_notebook_parameters_cells_are_generated_from_the_definition(name):
+    """The committed cell is exactly what `python -m analysis.params` writes from StudyParams."""
+    assert _cell(name) == params.parameters_cell(name)
+
+
+@pytest.mark.parametrize("name", params.NOTEBOOKS)
+def test_executing_a_parameters_cell_gives_the_typed_defaults(name):
+    ns: dict = {}
+    exec(_cell(name), ns)  # noqa: S102 - our own generated literal assignments
+    defaults = params.StudyParams().as_dict()
+    declared = {n for n, s in params.specs().items() if name in s.notebooks}
+    assert {k: v for k, v in ns.items() if k != "__builtins__"} == {k: defaults[k] for k in declared}
+
+
+def test_notebook_order_matches_the_definition():
+    assert [p.stem for p in notebooks()] == list(params.NOTEBOOKS)
+
+
+def test_every_field_has_help_type_and_notebooks(specs):
     needed = {"study", "intervention_date", "pre_days", "post_days", "apps", "countries", "store", "chart", "alpha", "seed"}
     assert needed <= set(specs)
     for s in specs.values():
         assert s.help, f"{s.name} has no help text"
+        assert s.type in {"int", "float", "str", "bool", "list[str]", "list[int]", "list[float]"}, s
+        assert set(s.notebooks) <= set(params.NOTEBOOKS) and s.notebooks
     for name in needed:
-        assert len(specs[name].notebooks) == len(notebooks())
+        assert specs[name].notebooks == params.NOTEBOOKS
+    assert specs["focus_app"].notebooks == ("04_robustness",)
 
 
-def test_types_come_from_the_defaults(specs):
+def test_types_come_from_the_annotations(specs):
     assert specs["pre_days"].type == "int"
     assert specs["alpha"].type == "float"
     assert specs["apps"].type == "list[str]"
+    assert specs["downloads_exponent"].type == "list[float]"
+    assert specs["censored"].type == "bool"
+    hints = {f.name: f.type for f in dataclasses.fields(params.StudyParams)}
+    assert hints["cutoff_shifts"] == "list[int]"
 
 
-def test_overrides_are_converted(specs):
-    v = params.resolve(specs, {"pre_days": "45", "apps": "Signal,Telegram", "countries": '["us"]', "alpha": "0.1"})
-    assert v["pre_days"] == 45 and v["apps"] == ["Signal", "Telegram"] and v["countries"] == ["us"] and v["alpha"] == 0.1
+def test_defaults_are_not_shared_between_instances():
+    a, b = params.StudyParams(), params.StudyParams()
+    assert a.apps == b.apps and a.apps is not b.apps
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.seed = 1  # type: ignore[misc]
 
 
-def test_unknown_parameter_lists_valid_names_and_types(specs):
+def test_overrides_are_converted():
+    v = params.resolve({"pre_days": "45", "apps": "Signal,Telegram", "countries": '["us"]', "alpha": "0.1",
+                        "censored": "yes", "downloads_exponent": "0.9,1.2"})
+    assert v.pre_days == 45 and v.apps == ["Signal", "Telegram"] and v.countries == ["us"] and v.alpha == 0.1
+    assert v.censored is True and v.downloads_exponent == [0.9, 1.2]
+
+
+def test_unknown_parameter_lists_valid_names_and_types():
     with pytest.raises(ParameterError) as err:
-        params.resolve(specs, {"pre_dayz": "3"})
+        params.resolve({"pre_dayz": "3"})
     assert "pre_dayz" in str(err.value) and "pre_days (int)" in str(err.value) and "apps (list[str])" in str(err.value)
 
 
-def test_wrong_type_is_named(specs):
+def test_wrong_type_is_named():
     with pytest.raises(ParameterError, match="'pre_days' expects int, got 'many'"):
-        params.resolve(specs, {"pre_days": "many"})
+        params.resolve({"pre_days": "many"})
 
 
-def test_internal_parameters_cannot_be_set(specs):
+def test_internal_parameters_cannot_be_set():
     with pytest.raises(ParameterError, match="unknown parameter 'output_dir'"):
-        params.resolve(specs, {"output_dir": "/tmp"})
+        params.resolve({"output_dir": "/tmp"})
+
+
+@pytest.mark.parametrize(
+    ("override", "phrase"),
+    [
+        ({"seed": "-1"}, "seed must be an integer from 0"),
+        ({"downloads_exponent": "1,inf"}, "two finite numbers"),
+        ({"downloads_exponent": "nan,1"}, "two finite numbers"),
+        ({"downloads_exponent": "1"}, "two numbers"),
+        ({"alpha": "0.9"}, "alpha must be in"),
+        ({"post_days": "3"}, "post_days must be at least 7"),
+        ({"intervention_date": "8 Jan"}, "YYYY-MM-DD"),
+        ({"coverage_replicates": "0"}, "coverage_replicates"),
+        ({"default_depth": "0"}, "default_depth"),
+    ],
+)
+def test_data_free_checks_of_the_definition(override, phrase):
+    with pytest.raises(ParameterError, match=phrase):
+        params.resolve(override)
+
+
+def test_notebook_values_are_the_notebooks_declared_parameters():
+    p = params.resolve({"focus_app": "Signal"})
+    v01 = params.notebook_values(p, "01_data_overview", "/out")
+    v04 = params.notebook_values(p, "04_robustness", "/out")
+    assert "focus_app" not in v01 and v04["focus_app"] == "Signal" and v01["output_dir"] == "/out"
+    json.dumps(v04)  # papermill injects JSON-able plain values
+
+
+def test_sync_rewrites_a_stale_cell(tmp_path):
+    import shutil
+
+    for name in params.NOTEBOOKS:
+        shutil.copy(NOTEBOOKS / f"{name}.ipynb", tmp_path)
+    nb = nbformat.read(tmp_path / "02_its.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = "pre_days = 1  # stale"
+    nbformat.write(nb, tmp_path / "02_its.ipynb")
+    assert [p.name for p in params.sync_notebooks(tmp_path)] == ["02_its.ipynb"]
+    assert params.sync_notebooks(tmp_path) == []
 
 
 @pytest.mark.parametrize(
     ("override", "phrase"),
     [
         ({"intervention_date": "2022-01-01"}, "outside the data"),
-        ({"intervention_date": "8 Jan"}, "YYYY-MM-DD"),
         ({"pre_days": "200"}, "reaches before the data"),
         ({"apps": "Signl"}, "not in the data"),
         ({"countries": "[]"}, "no countries selected"),
         ({"store": "windows"}, "not in the data"),
-        ({"alpha": "0.9"}, "alpha"),
+        ({"focus_app": "Signal", "apps": "Telegram"}, "focus_app 'Signal' is not in the selection"),
+        ({"focus_country": "in", "countries": "us"}, "focus_country 'in' is not in the selection"),
+        ({"placebo_apps": "Skype"}, r"placebo_apps \['Skype'\] not in the data"),
     ],
 )
 def test_values_are_checked_against_the_data_before_running(override, phrase):
     with pytest.raises(InputError, match=phrase):
         check_inputs_only("demo", override)
+
+
+def test_data_defaults_adapt_to_the_selection():
+    v = check_inputs_only("demo", {"apps": "Signal", "countries": "gb"})
+    assert v["focus_app"] == "Signal" and v["focus_country"] == "gb"
 
 
 def test_assignments_must_have_an_equals_sign():
@@ -75,15 +167,11 @@ def test_assignments_must_have_an_equals_sign():
 
 
 @given(st.integers(min_value=-10**9, max_value=10**9))
-def test_int_parameters_round_trip(specs_value):
-    specs = {"n": params.ParamSpec("n", "int", 1, "")}
-    assert params.resolve(specs, {"n": str(specs_value)})["n"] == specs_value
+def test_int_parameters_round_trip(value):
+    assert params.convert(str(value), "int", "n") == value
 
 
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters=',"\\[]', blacklist_categories=("Cs", "Cc")), min_size=1).map(str.strip).filter(bool), min_size=1, max_size=5))
 def test_list_parameters_round_trip_comma_and_json(items):
-    specs = {"xs": params.ParamSpec("xs", "list[str]", ["a"], "")}
-    assert params.resolve(specs, {"xs": ",".join(items)})["xs"] == items
-    import json
-
-    assert params.resolve(specs, {"xs": json.dumps(items)})["xs"] == items
+    assert params.convert(",".join(items), "list[str]", "xs") == items
+    assert params.convert(json.dumps(items), "list[str]", "xs") == items

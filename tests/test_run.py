@@ -24,6 +24,7 @@ def first_run(reports):
     return runner.run("demo", {}, root=reports)
 
 
+@pytest.mark.slow
 def test_run_writes_a_complete_version(first_run, reports):
     assert first_run.status == "complete", first_run.message
     v = first_run.path
@@ -42,6 +43,7 @@ def test_run_writes_a_complete_version(first_run, reports):
     assert (v / "tables" / "02_its-effects.csv").is_file()
 
 
+@pytest.mark.slow
 def test_manifest_records_provenance(first_run):
     m = json.loads((first_run.path / "manifest.json").read_text())
     assert m["status"] == "complete" and m["synthetic"] is True
@@ -57,6 +59,7 @@ def test_manifest_records_provenance(first_run):
     assert [n["status"] for n in m["notebooks"]] == ["complete"] * len(runner.NOTEBOOK_ORDER)
 
 
+@pytest.mark.slow
 def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
     for nb_name in runner.NOTEBOOK_ORDER:
         nb = nbformat.read(first_run.path / "notebooks" / nb_name, as_version=4)
@@ -67,6 +70,7 @@ def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
                 assert out.output_type != "error"
 
 
+@pytest.mark.slow
 def test_report_is_one_offline_page_under_5_mb(first_run):
     page = first_run.path / "index.html"
     text = page.read_text()
@@ -78,6 +82,7 @@ def test_report_is_one_offline_page_under_5_mb(first_run):
     assert page.stat().st_size < 5_000_000
 
 
+@pytest.mark.slow
 def test_every_chart_has_a_title_and_a_text_description(first_run):
     text = (first_run.path / "index.html").read_text()
     n_charts = len(re.findall(r"class=[\"']exodus-chart[\"']", text))
@@ -87,6 +92,7 @@ def test_every_chart_has_a_title_and_a_text_description(first_run):
         assert json.loads(spec.read_text())["title"]["text"]
 
 
+@pytest.mark.slow
 def test_rerun_reproduces_tables_and_figure_specs_byte_for_byte(first_run, reports):
     again = runner.run("demo", {}, root=reports, force=True)
     try:
@@ -101,6 +107,7 @@ def test_rerun_reproduces_tables_and_figure_specs_byte_for_byte(first_run, repor
         runner.write_index(reports)
 
 
+@pytest.mark.slow
 def test_killed_build_is_never_listed_or_reused(first_run, reports):
     fake = reports / "demo" / ".build-killed"
     shutil.copytree(first_run.path, fake)  # a build killed after writing its manifest
@@ -125,17 +132,20 @@ def test_publish_never_replaces_an_existing_version(tmp_path):
     assert (tmp_path / "v" / "old").read_text() == "old"
 
 
+@pytest.mark.slow
 def test_identical_rerun_is_recognised_not_duplicated(first_run, reports):
     again = runner.run("demo", {}, root=reports)
     assert again.status == "identical" and again.path == first_run.path
     assert len([p for p in (reports / "demo").iterdir() if p.name.startswith("demo-")]) == 1
 
 
+@pytest.mark.slow
 def test_index_lists_versions(first_run, reports):
     index = (reports / "index.html").read_text()
     assert first_run.version in index and "complete" in index
 
 
+@pytest.mark.slow
 def test_failed_run_is_recorded_as_failed_and_exits_nonzero(first_run, reports, tmp_path, monkeypatch, capsys):
     nbdir = tmp_path / "notebooks"
     shutil.copytree(runner.NOTEBOOKS, nbdir)
@@ -174,6 +184,7 @@ def test_cli_params_lists_types_defaults_and_help(capsys):
     assert "intervention_date" in out and "list[str]" in out and "first post-intervention day" in out
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_do_not_clobber_each_other(tmp_path):
     """Two `exodus run` processes on one reports directory both publish complete versions and
     both appear in the index."""

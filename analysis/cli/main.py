@@ -32,16 +32,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _cmd_params(args: argparse.Namespace) -> int:
     from analysis import params
-    from analysis.report import run as runner
 
-    specs = params.collect(runner.notebooks())
+    specs = params.specs()
     width = max(len(n) for n in specs)
     print(f"Parameters of study {args.study!r} (set with: exodus run -p name=value)")
     for s in specs.values():
         if s.name in params.INTERNAL:
             continue
-        print(f"  {s.name:<{width}}  {s.type:<10} default={s.default!r}")
-        print(f"  {'':<{width}}  {s.help}  [{', '.join(n.removesuffix('.ipynb') for n in s.notebooks)}]")
+        print(f"  {s.name:<{width}}  {s.type:<11} default={s.default!r}")
+        print(f"  {'':<{width}}  {s.help}  [{', '.join(s.notebooks)}]")
     return 0
 
 

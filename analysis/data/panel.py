@@ -55,7 +55,7 @@ def _check_unique(df: pl.DataFrame, key: list[str], column: str, source: str, wh
     )
 
 
-def read_panel(path: str | Path) -> pl.DataFrame:
+def read_panel(path: str | Path, default_depth: int | None = None) -> pl.DataFrame:
     """Read a rank panel from CSV or parquet and validate it (see :func:`validate_panel`)."""
     path = Path(path)
     if not path.exists():
@@ -72,15 +72,17 @@ def read_panel(path: str | Path) -> pl.DataFrame:
         raise
     except Exception as exc:  # polars/arrow raise many types for unreadable files
         raise DataError(f"cannot be read as {path.suffix[1:]}: {exc}", file=str(path)) from exc
-    return validate_panel(raw, source=str(path))
+    return validate_panel(raw, source=str(path), default_depth=default_depth)
 
 
-def validate_panel(raw: pl.DataFrame, source: str = "<panel>") -> pl.DataFrame:
+def validate_panel(raw: pl.DataFrame, source: str = "<panel>", default_depth: int | None = None) -> pl.DataFrame:
     """Check a raw panel against :data:`SCHEMA` and return it typed and sorted.
 
     Raises :class:`DataError` naming file, column and row for: missing columns, an empty
     table, unparseable dates, ranks that are not positive integers, unknown stores or charts,
     malformed country codes, missing ids, and duplicate keys.  Nothing is fixed silently.
+    ``chart_depth`` is optional; without it, ``default_depth`` (when given) becomes every
+    chart-day's depth and must be at least every rank.
     """
     missing = [c for c in SCHEMA if c not in raw.columns]
     if missing:
@@ -140,6 +142,12 @@ def validate_panel(raw: pl.DataFrame, source: str = "<panel>") -> pl.DataFrame:
         fail("chart_depth", pl.col("_depthf").n_unique().over(list(CHART_DAY)) > 1,
              "chart_depth differs within one chart on one day")
         df = df.with_columns(pl.col("_depthf").cast(pl.Int64).alias("chart_depth"))
+    elif default_depth is not None:
+        fail("rank", pl.col("_rankf") > default_depth,
+             f"rank is deeper than default_depth={default_depth} and the panel has no chart_depth column: "
+             "add one, or give -p default_depth=N (the chart's depth)")
+        df = df.with_columns(pl.lit(default_depth, dtype=pl.Int64).alias("chart_depth"))
+        optional.append("chart_depth")
     if "snapshot_utc" in optional:
         df = df.with_columns(_as_utc(df["snapshot_utc"], source))
         fail("snapshot_utc", pl.col("snapshot_utc").is_not_null()

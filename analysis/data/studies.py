@@ -116,6 +116,7 @@ def load_study(
     daily_rule: str = DEFAULT_RULE,
     panel_file: str = "",
     events_file: str = "",
+    default_depth: int = 200,
 ) -> StudyData:
     """Load the data of ``study``; raises :class:`InputError` for an unknown study.
 
@@ -123,6 +124,7 @@ def load_study(
     to archive studies; the demo is daily already and ignores it.  ``panel_file`` is the data of
     the ``custom`` study (and only of it); ``events_file`` replaces the curated events table in
     any study.  Both are validated, and their exact bytes are recorded as inputs.
+    ``default_depth`` is the chart depth of a custom panel without a ``chart_depth`` column.
     """
     if study not in STUDIES:
         raise InputError(f"unknown study {study!r}; available: {sorted(STUDIES)}")
@@ -130,7 +132,7 @@ def load_study(
     if panel_file and study != "custom":
         raise InputError(f"panel_file is the data of the 'custom' study; run 'exodus run --study custom -p panel_file={panel_file}' (study {study!r} has its own data)")
     if study == "custom":
-        data = load_custom_study(panel_file)
+        data = load_custom_study(panel_file, default_depth)
     elif study in ARCHIVE_STUDIES:
         data = load_archive_study(ARCHIVE_STUDIES[study], daily_rule)
     else:
@@ -147,16 +149,20 @@ def load_study(
     return data
 
 
-def load_custom_study(panel_file: str) -> StudyData:
-    """A user-supplied rank panel (see :func:`analysis.data.panel.read_panel` for the schema)."""
+def load_custom_study(panel_file: str, default_depth: int = 200) -> StudyData:
+    """A user-supplied rank panel (see :func:`analysis.data.panel.read_panel` for the schema).
+
+    ``chart_depth`` is optional: without it every chart-day gets ``default_depth``, which must be
+    at least the panel's largest rank (otherwise a :class:`DataError` names the row).
+    """
     from analysis.data.panel import read_panel
 
     if not panel_file:
         raise InputError("study 'custom' needs its data: exodus run --study custom -p panel_file=PATH (.csv or .parquet)")
     path = Path(panel_file)
-    panel = read_panel(path)
+    panel = read_panel(path, default_depth=default_depth)
     blob = path.read_bytes()
-    depth = int(panel["chart_depth"].max()) if "chart_depth" in panel.columns else int(panel["rank"].max())
+    depth = int(panel["chart_depth"].max())
     return StudyData(
         name="custom",
         title=f"Custom rank panel {path.name}",

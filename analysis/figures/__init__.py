@@ -32,6 +32,12 @@ def title(text: str, synthetic: bool, subtitle: str | Sequence[str] = "") -> alt
                            color="#b00020" if synthetic else "black")
 
 
+def utc_datetime(day: date) -> alt.DateTime:
+    """``day`` at 00:00 UTC as a Vega-Lite DateTime.  A bare ``"YYYY-MM-DD"`` string as a
+    ``datum`` on a UTC time scale is not placed on that date (the rule landed at the left edge)."""
+    return alt.DateTime(year=day.year, month=day.month, date=day.day, utc=True)
+
+
 def _iso(df: pl.DataFrame, col: str = "date") -> pl.DataFrame:
     return df.with_columns(pl.col(col).dt.to_string("%Y-%m-%d"))
 
@@ -46,8 +52,8 @@ def _event_rules(events: pl.DataFrame, start: date, end: date) -> alt.Chart:
         .mark_rule(strokeDash=[4, 3], opacity=0.8)
         .encode(
             x=alt.X("date:T", scale=alt.Scale(type="utc")),
-            color=alt.Color("kind:N", scale=alt.Scale(domain=list(KIND_COLORS), range=list(KIND_COLORS.values())),
-                            legend=alt.Legend(title="event kind")),
+            stroke=alt.Stroke("kind:N", scale=alt.Scale(domain=list(KIND_COLORS), range=list(KIND_COLORS.values())),
+                              legend=alt.Legend(title="event kind")),
             tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "event:N", "kind:N"],
         )
     )
@@ -64,34 +70,57 @@ def with_segments(ranks: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def weekly_coverage(panel: pl.DataFrame, store: str) -> pl.DataFrame:
+    """Per app, country and ISO week (Monday start) of the panel's span: the share of days with a
+    rank, the median rank, and ``status`` ("charted" / "not charted").  Every app x country x
+    week of the span has a row, so a week without any rank is an explicit "not charted" cell."""
+    p = panel.filter(pl.col("store") == store).with_columns(pl.col("date").dt.truncate("1w").alias("week"))
+    if p.is_empty():
+        return pl.DataFrame(schema={"app_name": pl.String, "country": pl.String, "week": pl.Date,
+                                    "week_end": pl.Date, "share": pl.Float64, "median_rank": pl.Float64,
+                                    "status": pl.String})
+    weeks = pl.DataFrame({"week": pl.date_range(p["week"].min(), p["week"].max(), "1w", eager=True)})
+    grid = p.select("app_name", "country").unique().join(weeks, how="cross")
+    counts = p.group_by("app_name", "country", "week").agg(
+        (pl.col("rank").is_not_null().sum() / 7).clip(upper_bound=1.0).alias("share"),
+        pl.col("rank").median().cast(pl.Float64).alias("median_rank"))
+    return (
+        grid.join(counts, on=["app_name", "country", "week"], how="left")
+        .with_columns(pl.col("share").fill_null(0.0), (pl.col("week") + pl.duration(days=7)).alias("week_end"))
+        .with_columns(pl.when(pl.col("share") > 0).then(pl.lit("charted")).otherwise(pl.lit("not charted"))
+                      .alias("status"))
+        .select("app_name", "country", "week", "week_end", "share", "median_rank", "status")
+        .sort("app_name", "country", "week")
+    )
+
+
 def coverage_heatmap(panel: pl.DataFrame, store: str, depth: int, synthetic: bool) -> alt.Chart:
     """Share of days each app is in the chart, per country and ISO week.
 
-    Shows at a glance where models can be fitted: blank cells are weeks with no rank at all
-    (below the chart depth, or removed from the store).
+    Shows at a glance where models can be fitted.  Each cell spans its week on the time axis
+    (``x`` to ``x2``; a rect with only ``x`` on a time scale stretches across the whole axis,
+    which drew Signal as charted all autumn); weeks without any rank are grey "not charted" cells.
     """
-    p = panel.filter(pl.col("store") == store)
-    weekly = (
-        p.with_columns(pl.col("date").dt.truncate("1w").alias("week"))
-        .group_by("app_name", "country", "week")
-        .agg((pl.len() / 7).clip(upper_bound=1.0).alias("share"), pl.col("rank").median().alias("median_rank"))
-        .with_columns(pl.col("country").str.to_uppercase())
-        .sort("app_name", "country", "week")
-    )
+    weekly = weekly_coverage(panel, store).with_columns(pl.col("country").str.to_uppercase(),
+                                                         pl.col("share").round(4))
+    weekly = weekly.with_columns(pl.col("week", "week_end").dt.to_string("%Y-%m-%d"))
     return (
-        alt.Chart(_iso(weekly, "week"))
-        .mark_rect()
+        alt.Chart(weekly)
+        .mark_rect(stroke="white", strokeWidth=0.5)
         .encode(
             x=alt.X("week:T", scale=alt.Scale(type="utc"), title="week (UTC)"),
+            x2="week_end:T",
             y=alt.Y("app_name:N", title=None),
-            color=alt.Color("share:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="days in chart"),
+            color=alt.condition("datum.share > 0",
+                                alt.Color("share:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="days in chart"),
+                                alt.value("#eeeeee")),
             facet=alt.Facet("country:N", columns=2, title=None),
             tooltip=["app_name:N", "country:N", alt.Tooltip("week:T", format="%Y-%m-%d", formatType="utc"),
-                     alt.Tooltip("share:Q", format=".0%"), "median_rank:Q"],
+                     "status:N", alt.Tooltip("share:Q", format=".0%"), "median_rank:Q"],
         )
         .properties(width=260, height=150,
                     title=title(f"Chart coverage, {store} top free", synthetic,
-                                f"share of days per week with a rank in the top {depth}; blank = never in the chart"))
+                                f"share of days per week with a rank in the top {depth}; grey = not charted that week"))
     )
 
 
@@ -115,7 +144,8 @@ def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool,
     cf = base.transform_filter("datum.post").mark_line(strokeDash=[5, 3], color="#444").encode(
         y=alt.Y("counterfactual:Q", scale=rev)
     )
-    rule = alt.Chart().mark_rule(color="#d62728").encode(x=alt.datum(intervention.isoformat(), type="temporal"))
+    rule = (alt.Chart().transform_aggregate(n="count()")  # one rule per panel, not one per row
+            .mark_rule(color="#d62728").encode(x=alt.datum(utc_datetime(intervention), type="temporal")))
     return (
         alt.layer(band, obs, fit, cf, rule, data=p)
         .properties(width=230, height=160)
@@ -200,7 +230,7 @@ def trajectories_with_status(
                 x=x, y=y, color=color, detail="segment:N",
                 tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N", "rank:Q"]),
             alt.Chart(cens.filter(pl.col("country") == country)).mark_tick(thickness=1, size=6, opacity=0.5).encode(
-                x=x, y=y, color=alt.Color("app_name:N", scale=alt.Scale(domain=apps, scheme="tableau10"), legend=None),
+                x=x, y=y, color=color,
                 tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N",
                          alt.Tooltip("rank:Q", title="below chart depth")]),
             _event_rules(events, start, end),
@@ -215,10 +245,11 @@ def trajectories_with_status(
             if rep.height:
                 layers.append(alt.Chart(rep).mark_point(shape="diamond", size=60, filled=True, color="black").encode(
                     x=x, y=y, tooltip=["app_name:N", "rank:Q", "source_url:N"]))
-        charts.append(alt.layer(*layers).properties(width=WIDTH // 2, height=180, title=country.upper())
-                      .resolve_scale(color="independent"))
+        charts.append(alt.layer(*layers).properties(width=WIDTH // 2, height=180, title=country.upper()))
     rows = [alt.hconcat(*charts[i : i + 2]) for i in range(0, len(charts), 2)]
-    return alt.vconcat(*rows).resolve_scale(color="shared").properties(
+    # One legend for the apps and one for the event kinds, not one per country panel.
+    return alt.vconcat(*rows).resolve_scale(color="shared", stroke="shared").resolve_legend(
+        color="shared", stroke="shared").properties(
         title=title(f"Daily rank, {store}, with censoring and removals", synthetic,
                     [f"Ticks at the bottom: the app was in no position of the chart (rank > {depth}, right-censored).",
                      "Red band: after removal from the store (excluded from fitting). Diamonds: ranks reported in the press."])

@@ -266,6 +266,8 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
         # Same columns as a non-empty fit (incl. the engine's series index), so callers need no special case.
         effects = pl.DataFrame(schema={**empty_keys, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64,
                                        "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
+                                       **({"ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
+                                          if spec.model.log_scale else {}),
                                        "series": pl.Int64})
         diags = pl.DataFrame(schema={**empty_keys, "loglik": pl.Float64, "series": pl.Int64})
     if paths is None:

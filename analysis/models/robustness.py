@@ -82,8 +82,9 @@ def placebo_in_time(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], va
                         post_days=(spec.intervention - d).days, extra_interventions=())
         ff = fit_frame(series, ps, keys, value, residuals=False)
         rows.append(_level(ff, keys).with_columns(pl.lit(d).alias("placebo_date")))
-    if not rows:
-        return pl.DataFrame(schema={**{k: series.schema[k] for k in keys}, "placebo_date": pl.Date})
+    if not rows:  # no admissible placebo date (a short pre-period): same columns, no rows
+        return pl.DataFrame(schema={**{k: series.schema[k] for k in keys}, "placebo_date": pl.Date,
+                                    **{c: pl.Float64 for c in EFFECT_COLS}})
     return pl.concat(rows).select(*keys, "placebo_date", *EFFECT_COLS)
 
 

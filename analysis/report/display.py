@@ -30,7 +30,7 @@ function exodusRenderAll() {
     try { spec = JSON.parse(node.querySelector('script.exodus-spec').textContent); }
     catch (err) { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); continue; }
     jobs.push(vegaEmbed(target, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})
-      .then(() => { node.dataset.rendered = 'true'; })
+      .then((result) => { node.exodusView = result.view; node.dataset.rendered = 'true'; })
       .catch((err) => { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); }));
   }
   Promise.all(jobs).then(() => { document.body.dataset.chartsRendered = String(nodes.length); });

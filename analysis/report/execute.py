@@ -73,7 +73,8 @@ def _line_progress_engine() -> str:
     return name
 
 
-def execute_notebooks(build: Path, values: dict, cell_timeout: int) -> tuple[list[dict], dict | None]:
+def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout: int
+                      ) -> tuple[list[dict], dict | None]:
     """Run the notebooks in order into ``build``; stop at the first failure."""
     import papermill as pm
 
@@ -91,9 +92,7 @@ def execute_notebooks(build: Path, values: dict, cell_timeout: int) -> tuple[lis
     interactive = sys.stderr.isatty()
     results, failure = [], None
     for i, nb in enumerate(notebooks(), start=1):
-        declared = {p.name for p in params_mod.parse_parameters(params_mod.parameters_cell(nb))}
-        nb_params = {k: v for k, v in values.items() if k in declared}
-        nb_params["output_dir"] = str(build)
+        nb_params = params_mod.notebook_values(params, nb.stem, str(build))
         out = build / "notebooks" / nb.name
         out.parent.mkdir(exist_ok=True)
         _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: running")

@@ -92,6 +92,13 @@ class Outputs:
         display(HTML(html_table(df, caption)))
 
 
+    def note(self, text: str) -> None:
+        """Display a short statement (escaped) in the notebook and the report."""
+        from IPython.display import HTML, display
+
+        display(HTML(f"<p class='exodus-note'><b>{html.escape(text)}</b></p>"))
+
+
 def banner(synthetic: bool, title: str) -> None:
     """Show the synthetic-data banner (or the study title) at the top of a notebook."""
     from IPython.display import HTML, display

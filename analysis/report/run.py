@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -32,9 +32,8 @@ import nbformat
 from analysis import params as params_mod
 from analysis.config import NOTEBOOKS, ROOT, reports_dir
 from analysis.data.slug import inside
-from analysis.data.studies import StudyData, load_study, sha256
-from analysis.data.transform import select_series
-from analysis.errors import InputError, ParameterError
+from analysis.data.studies import sha256
+from analysis.errors import InputError
 from analysis.report import html as pages
 from analysis.report import publish
 from analysis.report.answer_section import (
@@ -46,6 +45,7 @@ from analysis.report.answer_section import (
 )
 from analysis.report.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
 from analysis.report.execute import execute_notebooks as _execute
+from analysis.report.preflight import Preflight, preflight
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
@@ -128,48 +128,6 @@ def environment() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
 
 
-def load_run_data(values: dict) -> StudyData:
-    """The study's data exactly as the notebooks will load it."""
-    return load_study(values["study"], seed=values["seed"], daily_rule=values["daily_rule"],
-                      panel_file=values["panel_file"], events_file=values["events_file"])
-
-
-def validate_values(values: dict, data: StudyData) -> None:
-    """Check parameter values against the data before any notebook runs (fail fast, exit 2)."""
-    try:
-        when = date.fromisoformat(str(values["intervention_date"]))
-    except ValueError:
-        raise ParameterError(
-            f"intervention_date must be YYYY-MM-DD, got {values['intervention_date']!r}"
-        ) from None
-    first, last = data.panel["date"].min(), data.panel["date"].max()
-    if not first < when <= last:
-        raise ParameterError(f"intervention_date {when} is outside the data ({first} .. {last})")
-    for name in ("pre_days", "post_days"):
-        if values[name] < 7:
-            raise ParameterError(f"{name} must be at least 7, got {values[name]}")
-    if (when - first).days < values["pre_days"]:
-        raise ParameterError(
-            f"pre_days={values['pre_days']} reaches before the data: only {(when - first).days} days "
-            f"between {first} and the intervention {when}"
-        )
-    if not 0 < values["alpha"] < 0.5:
-        raise ParameterError(f"alpha must be in (0, 0.5), got {values['alpha']}")
-    from analysis.models.downloads import _check_range
-    from analysis.models.its import ITSSpec
-
-    try:  # the model the notebooks will declare: an invalid choice stops here, not mid-run
-        ITSSpec(when, values["pre_days"], values["post_days"], transform=values["transform"], alpha=values["alpha"],
-                errors=values["errors"], impact=values["impact"], seasonality=values["seasonality"],
-                censored=values["censored"], chart_depth=data.chart_depth)
-    except ValueError as exc:
-        raise ParameterError(f"model parameters: {exc}") from None
-    if len(values["downloads_exponent"]) != 2:
-        raise ParameterError(f"downloads_exponent must be two numbers [low, high], got {values['downloads_exponent']}")
-    _check_range(tuple(values["downloads_exponent"]))
-    select_series(data.panel, values["apps"], values["countries"], values["store"], values["chart"])
-
-
 def version_hash(values: dict, inputs: dict[str, str], fingerprint: str) -> str:
     blob = json.dumps({"parameters": values, "inputs": inputs, "code": fingerprint}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -224,15 +182,12 @@ def run(
     force: bool = False,
 ) -> RunOutcome:
     """Execute the study's notebooks and write a report version (see module docstring)."""
-    overrides = dict(overrides or {})
     root = Path(root) if root else reports_dir()
-    specs = params_mod.collect(notebooks())
-    if "study" in overrides and overrides["study"] != study:
-        raise ParameterError("give the study with --study, not -p study=...")
-    overrides["study"] = study
-    values = params_mod.resolve(specs, overrides)
-    data = load_run_data(values)
-    validate_values(values, data)
+    checked = preflight(study, dict(overrides or {}))  # every parameter and file, before anything runs
+    data = checked.data
+    values = {k: v for k, v in checked.params.as_dict().items() if k not in params_mod.INTERNAL}
+    for note in checked.notes:
+        _progress(f"note: {note}")
 
     inputs = {name: sha256(blob) for name, blob in sorted(data.inputs.items())}
     fingerprint = code_fingerprint()
@@ -255,7 +210,7 @@ def run(
                               f"its files verified against its manifest){warn}")
         build = study_dir / f".build-{uuid.uuid4().hex}"
         try:
-            outcome = _build(build, study_dir, data, values, inputs, fingerprint, vhash, version, now,
+            outcome = _build(build, study_dir, checked, values, inputs, fingerprint, vhash, version, now,
                              cell_timeout)
         except OSError as exc:
             shutil.rmtree(build, ignore_errors=True)
@@ -279,21 +234,22 @@ def _index_quietly(root: Path) -> str:
     return ""
 
 
-def _build(build: Path, study_dir: Path, data: StudyData, values: dict, inputs: dict[str, str], fingerprint: str,
-           vhash: str, version: str, now: datetime, cell_timeout: int) -> RunOutcome:
+def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, inputs: dict[str, str],
+           fingerprint: str, vhash: str, version: str, now: datetime, cell_timeout: int) -> RunOutcome:
     """Write inputs, execute, render, write the manifest last, then publish (or keep as failed)."""
+    data = checked.data
     build.mkdir()
     (build / "inputs").mkdir()
     for name, blob in data.inputs.items():
         inside(build / "inputs", name, "input file name").write_bytes(blob)
-    results, failure = _execute(build, values, cell_timeout)
+    results, failure = _execute(build, checked.params, cell_timeout)
     status = "failed" if failure else "complete"
     manifest = {
         "version": version, "version_hash": vhash, "study": values["study"], "title": data.title,
         "synthetic": data.synthetic, "status": status, "created_utc": now.isoformat(timespec="seconds"),
         "git": git_state(), "code_fingerprint": fingerprint, "environment": environment(), "parameters": values,
         "inputs": [{"name": n, "sha256": h, "bytes": len(data.inputs[n])} for n, h in inputs.items()],
-        "sources": data.sources, "notebooks": results,
+        "parameter_notes": list(checked.notes), "sources": data.sources, "notebooks": results,
     }
     if failure:
         manifest["failure"] = failure
@@ -417,12 +373,9 @@ def write_index(root: Path) -> Path:
 
 
 def check_inputs_only(study: str, overrides: dict[str, str]) -> dict:
-    """Resolve and validate parameters without running anything (used by tests and the CLI)."""
-    specs = params_mod.collect(notebooks())
-    values = params_mod.resolve(specs, {**overrides, "study": study})
-    data = load_run_data(values)
-    validate_values(values, data)
-    return values
+    """The pre-flight alone: checked parameter values, nothing run or written."""
+    params = preflight(study, overrides).params
+    return {k: v for k, v in params.as_dict().items() if k not in params_mod.INTERNAL}
 
 
 def remove_stale_builds(study_dir: Path, older_than_s: float = 24 * 3600) -> list[Path]:
