@@ -66,9 +66,9 @@ def main() -> int:
     ap.add_argument("--study", default="demo")
     args = ap.parse_args()
 
-    from analysis.report.run import ensure_kernel, notebooks
+    from analysis.report.run import notebooks, run_kernel
 
-    kernel = ensure_kernel()
+    kernel = run_kernel()
     n = len(notebooks())
     exodus = str(Path(sys.executable).with_name("exodus"))
     floor_times, run_times, peaks = [], [], []

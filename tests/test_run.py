@@ -20,8 +20,31 @@ def reports(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_run(reports):
-    return runner.run("demo", {}, root=reports)
+def environ_around_first_run(reports):
+    import os
+
+    before = dict(os.environ)
+    outcome = runner.run("demo", {}, root=reports)
+    return outcome, before, dict(os.environ)
+
+
+@pytest.fixture(scope="module")
+def first_run(environ_around_first_run):
+    return environ_around_first_run[0]
+
+
+@pytest.mark.slow
+def test_run_leaves_the_callers_environment_alone_and_gives_the_kernel_its_own(environ_around_first_run):
+    outcome, before, after = environ_around_first_run
+    assert outcome.status == "complete" and after == before
+    spec = json.loads((Path(runner.sys.prefix) / "share" / "jupyter" / "kernels" / runner.RUN_KERNEL_NAME
+                       / "kernel.json").read_text())
+    assert spec["env"] == dict(sorted(runner.RUN_ENV.items()))
+    # the kernel saw it: with EXODUS_RUN=1 charts are rendered by the offline renderer (display.setup)
+    nb = nbformat.read(outcome.path / "notebooks" / "02_its.ipynb", as_version=4)
+    html_outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                    if "text/html" in o.get("data", {})]
+    assert any("exodus-chart" in o["data"]["text/html"] for o in html_outputs)
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ fault for the caller, not a failed analysis.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -80,15 +79,12 @@ def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout:
 
     from analysis.report.run import (
         NOTEBOOK_ORDER,
-        RUN_ENV,
-        ensure_kernel,
         normalise_notebook,
         notebooks,
+        run_kernel,
     )
 
-    for key, val in RUN_ENV.items():
-        os.environ[key] = val
-    kernel = ensure_kernel()
+    kernel = run_kernel()
     interactive = sys.stderr.isatty()
     results, failure = [], None
     for i, nb in enumerate(notebooks(), start=1):

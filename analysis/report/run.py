@@ -49,6 +49,7 @@ from analysis.report.preflight import Preflight, preflight
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
+RUN_KERNEL_NAME = "exodus-run"
 PACKAGES = ("polars", "altair", "statsmodels", "papermill", "numpy", "scipy", "pandas",
             "vl-convert-python", "nbconvert", "ipykernel", "pyarrow")
 RUN_ENV = {
@@ -79,23 +80,33 @@ def notebooks() -> list[Path]:
     return [NOTEBOOKS / n for n in NOTEBOOK_ORDER]
 
 
-def ensure_kernel() -> str:
+def ensure_kernel(name: str = KERNEL_NAME, env: dict[str, str] | None = None) -> str:
     """Install (idempotently) a kernelspec that runs *this* interpreter, so runs never pick up
-    another environment's ``python3`` kernel."""
-    kdir = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    another environment's ``python3`` kernel.  ``env`` goes into the kernelspec (jupyter_client
+    merges it over the parent's environment when it starts the kernel): the kernel gets its
+    environment without the runner changing its own ``os.environ``."""
+    kdir = Path(sys.prefix) / "share" / "jupyter" / "kernels" / name
     spec = {
         "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--IPKernelApp.log_level=ERROR"],
-        "display_name": "Python (exodus)",
+        "display_name": "Python (exodus)" if env is None else "Python (exodus report run)",
         "language": "python",
         "metadata": {"debugger": False},
     }
+    if env:
+        spec["env"] = dict(sorted(env.items()))
     kdir.mkdir(parents=True, exist_ok=True)
     target = kdir / "kernel.json"
     text = json.dumps(spec, indent=1)
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
-    return KERNEL_NAME
+    return name
+
+
+def run_kernel() -> str:
+    """The kernel report runs use: this interpreter with :data:`RUN_ENV` (one thread per
+    library, UTC, fixed hash seed, SVG rendering)."""
+    return ensure_kernel(RUN_KERNEL_NAME, RUN_ENV)
 
 
 def code_fingerprint() -> str:
