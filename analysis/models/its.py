@@ -267,6 +267,8 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
         effects = pl.DataFrame(schema={**empty_keys, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64,
                                        "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
                                        "series": pl.Int64})
+        if spec.model.log_scale:  # same ratio columns as a fit on the log scale
+            effects = effects.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("ratio", "ratio_ci_low", "ratio_ci_high"))
         diags = pl.DataFrame(schema={**empty_keys, "loglik": pl.Float64, "series": pl.Int64})
     if paths is None:
         paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date, "series": pl.Int64})

@@ -116,6 +116,13 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
         parts.append(f"<p class='status-failed'>Failed in {_esc(f.get('notebook'))} cell {_esc(f.get('cell_index'))} "
                      f"({_esc(f.get('cell_source', ''))}): {_esc(f.get('error'))}</p>")
     parts.append(rows_table(m["notebooks"], ["notebook", "status", "seconds"], "Notebooks"))
+    if m.get("study_notes"):
+        parts.append("<h2>What this study measures, and what it cannot say</h2><ul>"
+                     + "".join(f"<li>{_esc(n)}</li>" for n in m["study_notes"]) + "</ul>")
+    if m.get("study_effects"):
+        parts.append(rows_table(m["study_effects"], ["app_name", "country", "event_id", "estimand", "kind", "estimate",
+                                                     "ci_low", "ci_high", "side", "bound", "best_rank", "reason"],
+                                "Per-article results, log(rank) scale (negative = more attention); a bound is one-sided"))
     if m.get("headline"):
         parts.append(rows_table(m["headline"][:12], ["series", "estimate", "ci_low", "ci_high"],
                                 "Headline: level change in log(rank) at the intervention (negative = climbed)"))

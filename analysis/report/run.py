@@ -28,10 +28,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nbformat
+import polars as pl
 
 from analysis import params as params_mod
 from analysis.config import NOTEBOOKS, ROOT, reports_dir
-from analysis.data.studies import StudyData, load_study, sha256
+from analysis.data.studies import StudyData, load_study, sha256, study_defaults
 from analysis.data.transform import select_series
 from analysis.errors import InputError, ParameterError
 from analysis.report import html as pages
@@ -282,7 +283,7 @@ def run(
     if "study" in overrides and overrides["study"] != study:
         raise ParameterError("give the study with --study, not -p study=...")
     overrides["study"] = study
-    values = params_mod.resolve(specs, overrides)
+    values = params_mod.resolve(specs, overrides, study_defaults(study))
     data = load_run_data(values)
     validate_values(values, data)
 
@@ -340,6 +341,11 @@ def run(
             break
         normalise_notebook(out, build)
 
+    if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
+        from analysis.data.wiki_studies import views_table
+
+        (build / "tables").mkdir(exist_ok=True)
+        views_table(data.views).write_csv(build / "tables" / "study_views.csv", date_format="%Y-%m-%d")
     status = "failed" if failure else "complete"
     manifest = {
         "version": version,
@@ -357,6 +363,10 @@ def run(
         "sources": data.sources,
         "notebooks": results,
     }
+    if data.notes:
+        manifest["study_notes"] = data.notes
+    if data.views is not None:
+        manifest["study_effects"] = study_effects(data, values)
     if failure:
         manifest["failure"] = failure
     try:
@@ -385,6 +395,22 @@ def run(
                    f"partial outputs kept in {final}")
     write_index(root)
     return RunOutcome(status, final, final.name, message)
+
+
+def study_effects(data: StudyData, values: dict) -> list[dict]:
+    """Per-article results of a pageview study (Effects-frame rows, JSON-ready) for the manifest."""
+    from analysis.models.its import ITSSpec
+    from analysis.models.wiki_effects import wiki_effects
+
+    spec = ITSSpec(date.fromisoformat(str(values["intervention_date"])), values["pre_days"], values["post_days"],
+                   transform=values["transform"], alpha=values["alpha"], errors=values["errors"],
+                   impact=values["impact"], seasonality=values["seasonality"], censored=True,
+                   chart_depth=data.chart_depth) if values["errors"] in ("iid", "hac") else None
+    if spec is None or "rank" not in data.views.columns or data.views["rank"].is_null().all():
+        return []
+    sel = data.views.filter(pl.col("app_name").is_in(values["apps"]), pl.col("country").is_in(values["countries"]))
+    eff = wiki_effects(sel, spec, data.events, values["store"])
+    return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in eff.iter_rows(named=True)]
 
 
 def _write_pages(build: Path, manifest: dict) -> None:
@@ -463,7 +489,7 @@ def write_index(root: Path) -> Path:
 def check_inputs_only(study: str, overrides: dict[str, str]) -> dict:
     """Resolve and validate parameters without running anything (used by tests and the CLI)."""
     specs = params_mod.collect(notebooks())
-    values = params_mod.resolve(specs, {**overrides, "study": study})
+    values = params_mod.resolve(specs, {**overrides, "study": study}, study_defaults(study))
     data = load_run_data(values)
     validate_values(values, data)
     return values
