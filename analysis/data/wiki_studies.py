@@ -155,9 +155,10 @@ def load_views_study(lock: Path) -> StudyData:
             "\"Signal_(software),Telegram_(software),WhatsApp,Parler,Gab_(social_network),Twitter\" --start 2020-11-01 "
             f"--end 2021-02-28 --lock {_rel(lock)}. The shipped real study runs offline: exodus run --study wiki-top100")
     views = wikimedia.load_locked_views(lock)
+    depth = int(views["views"].max()) + 1  # no chart: nothing is below it (pageviews are uncensored)
     panel = (views.filter(pl.col("views") > 0)
              .select("date", "store", "country", pl.lit("pageviews").alias("chart"), pl.col("article").alias("app_id"),
-                     "app_name", pl.col("views").alias("rank"), "views"))
+                     "app_name", pl.col("views").alias("rank"), pl.lit(depth, pl.Int64).alias("chart_depth"), "views"))
     blob = lock.read_bytes()
     return StudyData(
         name="wiki-views",
@@ -166,7 +167,7 @@ def load_views_study(lock: Path) -> StudyData:
         synthetic=False,
         panel=panel,
         events=load_events(EVENTS_FILE),
-        chart_depth=int(views["views"].max()) + 1,
+        chart_depth=depth,
         inputs={lock.name: blob, "events_jan2021.csv": EVENTS_FILE.read_bytes()},
         sources=[{"name": "Wikimedia REST API, per-article daily pageviews", "licence": "CC0 1.0 (Wikimedia pageview data)",
                   "url": "https://wikimedia.org/api/rest_v1/metrics/pageviews/per-article/",

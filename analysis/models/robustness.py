@@ -83,7 +83,8 @@ def placebo_in_time(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], va
         ff = fit_frame(series, ps, keys, value, residuals=False)
         rows.append(_level(ff, keys).with_columns(pl.lit(d).alias("placebo_date")))
     if not rows:
-        return pl.DataFrame(schema={**{k: series.schema[k] for k in keys}, "placebo_date": pl.Date})
+        return pl.DataFrame(schema={**{k: series.schema[k] for k in keys}, "placebo_date": pl.Date,
+                                    **dict.fromkeys(EFFECT_COLS, pl.Float64)})  # too short a pre-period
     return pl.concat(rows).select(*keys, "placebo_date", *EFFECT_COLS)
 
 
