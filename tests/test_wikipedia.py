@@ -131,3 +131,35 @@ def test_study_defaults_select_the_data_and_the_study_is_real():
     assert values["store"] == "wikipedia" and values["countries"] == ["en"] and values["censored"] is True
     d = ws.load_top100_study()
     assert d.synthetic is False and any("attention" in n for n in d.notes) and any("cannot" in n for n in d.notes)
+
+
+def test_placebo_year_has_no_article_in_the_chart_so_every_bound_is_zero(top):
+    from analysis.models.wiki_effects import placebo_year
+
+    p = placebo_year(top.views, SPEC, ws.load_top100_study().events)
+    assert p["window_start"].unique().to_list() == [date(2020, 1, 10)]
+    assert p["kind"].unique().to_list() == ["bound"] and p["bound"].to_list() == [0.0] * 6
+
+
+@pytest.mark.slow
+def test_run_wiki_top100_offline_writes_a_real_report_with_the_answer(tmp_path, monkeypatch):
+    from analysis import cli
+
+    monkeypatch.setenv("EXODUS_REPORTS_DIR", str(tmp_path))
+    monkeypatch.setenv("EXODUS_CACHE_DIR", str(tmp_path / "no-cache"))
+    assert cli.main(["run", "--study", "wiki-top100"]) == 0
+    version = next((tmp_path / "wiki-top100").glob("wiki-top100-*"))
+    import json
+
+    m = json.loads((version / "manifest.json").read_text())
+    assert m["synthetic"] is False and m["status"] == "complete"
+    page = (version / "index.html").read_text()
+    assert "SYNTHETIC" not in page and "attention" in page and "not downloads" in page
+    got = {r["app_name"]: r for r in m["study_effects"]}
+    assert {"Signal", "Parler", "Telegram", "Gab"} <= set(got)
+    assert all(r["kind"] in ("estimate", "bound") for r in got.values())
+    assert got["Signal"]["bound"] == pytest.approx(
+        wiki_effects(wp.load_top100().views, SPEC, ws.load_top100_study().events)
+        .filter(pl.col("app_name") == "Signal")["bound"][0])
+    views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True)
+    assert views.filter(pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))["views"].to_list() == [199246]

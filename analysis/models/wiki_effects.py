@@ -21,7 +21,7 @@ Scale: log(rank) on the top-100 chart (negative = more attention), as for app ch
   the window average is at most the mean of these: an **upper** bound on the log-rank change
   (the article climbed by at least that much on average).  Nothing bounds it from below without
   a model of the latent views, so ``side="upper"`` only; with no ranked post day the bound is 0
-  and says nothing beyond A2.
+  (no evidence of more attention beyond what A2 assumes).
 - ``best_rank`` is the best observed rank in the window (1 would mean "reached #1").
 """
 
@@ -66,8 +66,7 @@ def _bound_row(g: pl.DataFrame, spec: ITSSpec, store: str, reason: str) -> dict:
     why = (f"{reason}; bound assumes the article would have stayed below the top {spec.chart_depth} without the "
            f"events (A1) and that they did not reduce attention (A2); {ranked.len()} of {post.height} post days ranked")
     return _row(app_name=g["app_name"][0], country=g["country"][0], store=store, estimand="window_average",
-                kind="bound" if ranked.len() else "not_identified", side="upper" if ranked.len() else None,
-                bound=bound if ranked.len() else None, reason=why, window_start=spec.intervention,
+                kind="bound", side="upper", bound=bound, reason=why, window_start=spec.intervention,
                 window_end=spec.end, best_rank=int(ranked.min()) if ranked.len() else None)
 
 
@@ -133,3 +132,15 @@ def views_bounds(grid: pl.DataFrame, spec: ITSSpec) -> pl.DataFrame:
         .with_columns(((pl.col("log_views_lower_bound").exp() - 1) * 100).alias("pct_lower_bound"))
         .sort(BY)
     )
+
+
+def placebo_year(grid: pl.DataFrame, spec: ITSSpec, events: pl.DataFrame, store: str = "wikipedia",
+                 weeks: int = 52) -> pl.DataFrame:
+    """The same per-article results on the same weeks ``weeks`` earlier (same weekdays): a placebo
+    year, where no effect is expected.  Empty when the data do not reach back that far."""
+    shift = timedelta(weeks=weeks)
+    ps = spec.with_(intervention=spec.intervention - shift, extra_interventions=())
+    have = grid.filter(pl.col("date").is_between(ps.start, ps.end))
+    if have.select("date").n_unique() < (ps.end - ps.start).days + 1:
+        return pl.DataFrame(schema=SCHEMA)
+    return wiki_effects(have, ps, events, store)

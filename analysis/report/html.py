@@ -123,6 +123,10 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
         parts.append(rows_table(m["study_effects"], ["app_name", "country", "event_id", "estimand", "kind", "estimate",
                                                      "ci_low", "ci_high", "side", "bound", "best_rank", "reason"],
                                 "Per-article results, log(rank) scale (negative = more attention); a bound is one-sided"))
+    if m.get("study_placebo_effects"):
+        parts.append(rows_table(m["study_placebo_effects"], ["app_name", "country", "estimand", "kind", "estimate",
+                                                             "side", "bound", "best_rank", "window_start", "window_end"],
+                                "Placebo year: the same per-article results on the same weeks 52 weeks earlier"))
     if m.get("headline"):
         parts.append(rows_table(m["headline"][:12], ["series", "estimate", "ci_low", "ci_high"],
                                 "Headline: level change in log(rank) at the intervention (negative = climbed)"))

@@ -367,6 +367,7 @@ def run(
         manifest["study_notes"] = data.notes
     if data.views is not None:
         manifest["study_effects"] = study_effects(data, values)
+        manifest["study_placebo_effects"] = study_effects(data, values, placebo=True)
     if failure:
         manifest["failure"] = failure
     try:
@@ -397,10 +398,11 @@ def run(
     return RunOutcome(status, final, final.name, message)
 
 
-def study_effects(data: StudyData, values: dict) -> list[dict]:
-    """Per-article results of a pageview study (Effects-frame rows, JSON-ready) for the manifest."""
+def study_effects(data: StudyData, values: dict, placebo: bool = False) -> list[dict]:
+    """Per-article results of a pageview study (Effects-frame rows, JSON-ready) for the manifest;
+    ``placebo``: the same weeks a year earlier."""
     from analysis.models.its import ITSSpec
-    from analysis.models.wiki_effects import wiki_effects
+    from analysis.models.wiki_effects import placebo_year, wiki_effects
 
     spec = ITSSpec(date.fromisoformat(str(values["intervention_date"])), values["pre_days"], values["post_days"],
                    transform=values["transform"], alpha=values["alpha"], errors=values["errors"],
@@ -409,7 +411,7 @@ def study_effects(data: StudyData, values: dict) -> list[dict]:
     if spec is None or "rank" not in data.views.columns or data.views["rank"].is_null().all():
         return []
     sel = data.views.filter(pl.col("app_name").is_in(values["apps"]), pl.col("country").is_in(values["countries"]))
-    eff = wiki_effects(sel, spec, data.events, values["store"])
+    eff = (placebo_year if placebo else wiki_effects)(sel, spec, data.events, values["store"])
     return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in eff.iter_rows(named=True)]
 
 
