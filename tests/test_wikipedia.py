@@ -161,5 +161,5 @@ def test_run_wiki_top100_offline_writes_a_real_report_with_the_answer(tmp_path, 
     assert got["Signal"]["bound"] == pytest.approx(
         wiki_effects(wp.load_top100().views, SPEC, ws.load_top100_study().events)
         .filter(pl.col("app_name") == "Signal")["bound"][0])
-    views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True)
+    views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True, infer_schema_length=None)
     assert views.filter(pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))["views"].to_list() == [199246]

@@ -121,7 +121,9 @@ class Http:
                 if exc.code >= 500 and attempt < self.retries:
                     attempt += 1
                     after = hdrs.get("retry-after", "")
-                    self.sleep(min(float(after), self.max_wait) if after.isdigit() else 2.0**attempt)
+                    wait = min(float(after), self.max_wait) if after.isdigit() else 2.0**attempt
+                    self.log(f"HTTP {exc.code} from the server; retry {attempt} of {self.retries} in {wait:.0f} s")
+                    self.sleep(wait)
                     continue
                 if exc.code == 404:
                     raise NotFound(f"not found (HTTP 404): {url}") from None

@@ -61,7 +61,7 @@ def slugify(name: str, max_len: int = 60) -> str:
     name, a short SHA-256 suffix keeps distinct names distinct (``Signal_(software)`` ->
     ``signal_software-1a2b3c4d``).  Never empty, never ``.``/``..``, no path separators."""
     ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9_-]+", "_", ascii_.lower()).strip("_-")[:max_len] or "article"
+    slug = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_-]+", "_", ascii_.lower())).strip("_-")[:max_len] or "article"
     if slug != name:
         slug = f"{slug}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
     return slug
