@@ -144,3 +144,20 @@ def placebo_year(grid: pl.DataFrame, spec: ITSSpec, events: pl.DataFrame, store:
     if have.select("date").n_unique() < (ps.end - ps.start).days + 1:
         return pl.DataFrame(schema=SCHEMA)
     return wiki_effects(have, ps, events, store)
+
+
+def format_effects(rows: list[dict], title: str = "Per-article results, log(rank) scale (negative = more attention)") -> str:
+    """A plain-text table of Effects-frame rows (as stored in a manifest), for the terminal."""
+    lines = [title, f"  {'app':<9} {'ed.':<3} {'estimand':<15} {'kind':<14} {'value':>9}  {'95% CI / side':<22} "
+                    f"{'best rank':>9}  window"]
+    for r in rows:
+        if r["kind"] == "estimate":
+            val, extra = f"{r['estimate']:+.3f}", f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+        elif r["kind"] == "bound":
+            val, extra = f"{r['bound']:+.3f}", f"{r['side']} bound ({'<=' if r['side'] == 'upper' else '>='})"
+        else:
+            val, extra = "", "not identified"
+        best = "" if r.get("best_rank") is None else str(r["best_rank"])
+        lines.append(f"  {r['app_name']:<9} {r['country']:<3} {r['estimand']:<15} {r['kind']:<14} {val:>9}  {extra:<22} "
+                     f"{best:>9}  {r['window_start']} .. {r['window_end']}")
+    return "\n".join(lines)
