@@ -43,15 +43,18 @@ def _print_study_effects(manifest: Path) -> None:
 
 def _cmd_params(args: argparse.Namespace) -> int:
     from analysis import params
+    from analysis.data.studies import study_defaults
     from analysis.report import run as runner
 
     specs = params.collect(runner.notebooks())
+    own = study_defaults(args.study)
     width = max(len(n) for n in specs)
     print(f"Parameters of study {args.study!r} (set with: exodus run -p name=value)")
     for s in specs.values():
         if s.name in params.INTERNAL:
             continue
-        print(f"  {s.name:<{width}}  {s.type:<10} default={s.default!r}")
+        default = f"{own[s.name]!r} (study default)" if s.name in own else repr(s.default)
+        print(f"  {s.name:<{width}}  {s.type:<10} default={default}")
         print(f"  {'':<{width}}  {s.help}  [{', '.join(n.removesuffix('.ipynb') for n in s.notebooks)}]")
     return 0
 

@@ -125,6 +125,12 @@ def load_top100_study() -> StudyData:
     )
 
 
+def write_views_table(views: pl.DataFrame, path: Path) -> None:
+    """Write :func:`views_table` as CSV (the report's ``tables/study_views.csv``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    views_table(views).write_csv(path, date_format="%Y-%m-%d")
+
+
 def views_table(views: pl.DataFrame) -> pl.DataFrame:
     """The pageview outcome as shown in the report: one row per app, edition and day."""
     cols = [c for c in ("date", "app_name", "country", "article", "rank", "views", "censored", "threshold")

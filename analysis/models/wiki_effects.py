@@ -28,7 +28,7 @@ Scale: log(rank) on the top-100 chart (negative = more attention), as for app ch
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -161,3 +161,19 @@ def format_effects(rows: list[dict], title: str = "Per-article results, log(rank
         lines.append(f"  {r['app_name']:<9} {r['country']:<3} {r['estimand']:<15} {r['kind']:<14} {val:>9}  {extra:<22} "
                      f"{best:>9}  {r['window_start']} .. {r['window_end']}")
     return "\n".join(lines)
+
+
+def manifest_rows(data, values: dict, placebo: bool = False) -> list[dict]:
+    """Per-article results of a pageview study for the report manifest (JSON-ready Effects rows):
+    the run's parameters on the study's views grid; ``placebo``: the same weeks a year earlier.
+    Empty where there is no chart rank (uncensored pageviews) or the error model has no censored
+    likelihood yet."""
+    if values["errors"] not in ("iid", "hac") or "rank" not in data.views.columns or data.views["rank"].is_null().all():
+        return []
+    spec = ITSSpec(date.fromisoformat(str(values["intervention_date"])), values["pre_days"], values["post_days"],
+                   transform=values["transform"], alpha=values["alpha"], errors=values["errors"],
+                   impact=values["impact"], seasonality=values["seasonality"], censored=True,
+                   chart_depth=data.chart_depth)
+    sel = data.views.filter(pl.col("app_name").is_in(values["apps"]), pl.col("country").is_in(values["countries"]))
+    eff = (placebo_year if placebo else wiki_effects)(sel, spec, data.events, values["store"])
+    return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in eff.iter_rows(named=True)]

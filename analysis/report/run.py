@@ -28,7 +28,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nbformat
-import polars as pl
 
 from analysis import params as params_mod
 from analysis.config import NOTEBOOKS, ROOT, reports_dir
@@ -342,10 +341,9 @@ def run(
         normalise_notebook(out, build)
 
     if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
-        from analysis.data.wiki_studies import views_table
+        from analysis.data.wiki_studies import write_views_table
 
-        (build / "tables").mkdir(exist_ok=True)
-        views_table(data.views).write_csv(build / "tables" / "study_views.csv", date_format="%Y-%m-%d")
+        write_views_table(data.views, build / "tables" / "study_views.csv")
     status = "failed" if failure else "complete"
     manifest = {
         "version": version,
@@ -366,8 +364,10 @@ def run(
     if data.notes:
         manifest["study_notes"] = data.notes
     if data.views is not None:
-        manifest["study_effects"] = study_effects(data, values)
-        manifest["study_placebo_effects"] = study_effects(data, values, placebo=True)
+        from analysis.models.wiki_effects import manifest_rows
+
+        manifest["study_effects"] = manifest_rows(data, values)
+        manifest["study_placebo_effects"] = manifest_rows(data, values, placebo=True)
     if failure:
         manifest["failure"] = failure
     try:
@@ -396,23 +396,6 @@ def run(
                    f"partial outputs kept in {final}")
     write_index(root)
     return RunOutcome(status, final, final.name, message)
-
-
-def study_effects(data: StudyData, values: dict, placebo: bool = False) -> list[dict]:
-    """Per-article results of a pageview study (Effects-frame rows, JSON-ready) for the manifest;
-    ``placebo``: the same weeks a year earlier."""
-    from analysis.models.its import ITSSpec
-    from analysis.models.wiki_effects import placebo_year, wiki_effects
-
-    spec = ITSSpec(date.fromisoformat(str(values["intervention_date"])), values["pre_days"], values["post_days"],
-                   transform=values["transform"], alpha=values["alpha"], errors=values["errors"],
-                   impact=values["impact"], seasonality=values["seasonality"], censored=True,
-                   chart_depth=data.chart_depth) if values["errors"] in ("iid", "hac") else None
-    if spec is None or "rank" not in data.views.columns or data.views["rank"].is_null().all():
-        return []
-    sel = data.views.filter(pl.col("app_name").is_in(values["apps"]), pl.col("country").is_in(values["countries"]))
-    eff = (placebo_year if placebo else wiki_effects)(sel, spec, data.events, values["store"])
-    return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in eff.iter_rows(named=True)]
 
 
 def _write_pages(build: Path, manifest: dict) -> None:
