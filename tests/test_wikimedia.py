@@ -13,6 +13,7 @@ import pytest
 from werkzeug import Response
 
 from analysis import cli
+from analysis.config import wikimedia_user_agent
 from analysis.data import wikimedia as wm
 from analysis.data.remote import Http, RemoteError
 from analysis.errors import InputError
@@ -85,7 +86,7 @@ def api(httpserver, monkeypatch, tmp_path):
 
 
 def http(sleeps: list | None = None) -> Http:
-    return Http(user_agent=wm.USER_AGENT, sleep=(sleeps.append if sleeps is not None else lambda s: None),
+    return Http(user_agent=wikimedia_user_agent(), sleep=(sleeps.append if sleeps is not None else lambda s: None),
                 log=lambda m: None)
 
 
@@ -115,7 +116,12 @@ def test_fetch_returns_exactly_the_served_numbers_and_pins_every_body(api, tmp_p
         import hashlib
         assert e["sha256"] == hashlib.sha256(data).hexdigest() and e["bytes"] == len(data)
         assert re.fullmatch(r"[a-z0-9_/-]+\.json", e["file"].replace(".json", "").replace("-", "_") + ".json")
-    assert all(a == wm.USER_AGENT for a in api.agents) and "exodus" in wm.USER_AGENT and "https://" in wm.USER_AGENT
+    assert all(a == wikimedia_user_agent() for a in api.agents) and "exodus-research-package" in api.agents[0]
+
+
+def test_user_agent_names_the_tool_and_the_contact(monkeypatch):
+    monkeypatch.setenv("EXODUS_WIKIMEDIA_CONTACT", "me@example.org")
+    assert wikimedia_user_agent().startswith("exodus-research-package/1.0 (") and "me@example.org" in wikimedia_user_agent()
 
 
 def test_second_fetch_reads_the_cache_and_touches_no_network(api, tmp_path):

@@ -30,13 +30,12 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.config import wikimedia_api
+from analysis.config import wikimedia_api, wikimedia_user_agent
 from analysis.data.remote import Http, NotFound, RemoteError
 from analysis.errors import DataError, InputError
 
 FORMAT = "exodus-wikimedia-lock/1"
 ACCESS, AGENT = "all-access", "user"
-USER_AGENT = "exodus-research-package/1.0 (https://github.com/exodus-research/exodus; pageview study of Jan 2021 app migrations)"
 # Curated article titles of the seed apps per edition.  Source: each title is the article's name
 # on that edition (https://{lang}.wikipedia.org/wiki/{title}), i.e. the Wikidata sitelink of the
 # app's item; en titles are confirmed by the shipped top-100 data.  Editions without an article
@@ -218,7 +217,7 @@ def fetch_views(projects: list[str], articles: list[str], start: date, end: date
     else:
         lock = ViewsLock(sorted(set(projects)), start, end, wanted, base,
                          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    http = http or Http(user_agent=USER_AGENT)
+    http = http or Http(user_agent=wikimedia_user_agent())
     root = cache_dir(cache)
     frames, recorded = [], 0
     try:
