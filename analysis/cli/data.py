@@ -6,6 +6,8 @@
                      [--rule nearest:12] [--out data/locks/NAME.json] [--max-wait SECONDS] [--force]
     exodus data lock --study jan2021            (the study's own request and lock path)
     exodus data fetch [--lock data/locks/jan2021.json] [--daily RULE] [--out panel.parquet]
+    exodus data fetch --source wikipedia --projects en.wikipedia[,de.wikipedia] --articles "Signal_(software),..."
+                      --start YYYY-MM-DD --end YYYY-MM-DD [--lock data/locks/wiki-views.json]
 
 Bad input (files, arguments, a hash mismatch) exits with code 2; a network failure or a rate
 limit that would take too long to wait out exits with code 1 after saving progress.
@@ -105,7 +107,28 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
+    from analysis.config import wikimedia_user_agent
+    from analysis.data import wikimedia
+    from analysis.data.remote import Http
+    from analysis.data.wiki_studies import views_lock
+
+    missing = [n for n in ("projects", "articles", "start", "end") if getattr(args, n) is None]
+    if missing:
+        raise InputError(f"exodus data fetch --source wikipedia needs --{' --'.join(missing)}")
+    lock = Path(args.lock) if args.lock else views_lock()
+    views = wikimedia.fetch_views(_csv(args.projects), _csv(args.articles), args.start, args.end, lock,
+                                  http=Http(max_wait=args.max_wait, user_agent=wikimedia_user_agent()),
+                                  log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"{views.height} article-days ({views['app_name'].n_unique()} apps, editions "
+          f"{','.join(sorted(views['country'].unique()))}), {args.start} .. {args.end}, pinned in {lock}. "
+          "Next: exodus run --study wiki-views" + ("" if lock == views_lock() else f" (with the lock at {views_lock()})"))
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    if args.source == "wikipedia":
+        return _cmd_fetch_wikipedia(args)
     from analysis.data import fetch
     from analysis.data.remote import Http
     from analysis.data.studies import ARCHIVE_STUDIES
@@ -153,7 +176,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lk.set_defaults(func=_cmd_lock)
 
     f = dsub.add_parser("fetch", help="download and verify exactly the locked files, then build the panel")
-    f.add_argument("--lock", help="lock file (default: the jan2021 study's, data/locks/jan2021.json)")
+    f.add_argument("--source", default="app-rankings", choices=["app-rankings", "wikipedia"],
+                   help="app-rankings (archive snapshots of a lock) or wikipedia (Wikimedia per-article pageviews)")
+    f.add_argument("--projects", help="wikipedia: comma-separated editions, e.g. en.wikipedia,de.wikipedia")
+    f.add_argument("--articles", help="wikipedia: comma-separated article titles (or app names) of the curated mapping")
+    f.add_argument("--start", type=_date, help="wikipedia: first UTC day, YYYY-MM-DD")
+    f.add_argument("--end", type=_date, help="wikipedia: last UTC day, YYYY-MM-DD")
+    f.add_argument("--lock", help="lock file (default: data/locks/jan2021.json; wikipedia: data/locks/wiki-views.json)")
     f.add_argument("--daily", default="nearest:12", metavar="RULE", help="hourly -> daily rule (nearest:H, best, median)")
     f.add_argument("--out", help="panel parquet (default: in the cache, keyed by the lock's hash)")
     f.add_argument("--max-wait", type=float, default=3600, help="longest rate-limit wait in seconds")

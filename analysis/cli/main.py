@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from analysis.errors import ExodusError
 
@@ -19,6 +20,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = params.parse_assignments(args.param or [])
     outcome = runner.run(args.study, overrides, cell_timeout=args.cell_timeout, force=args.force)
     print(outcome.message, file=sys.stderr)
+    _print_study_effects(outcome.path / "manifest.json")
     print(outcome.path / "index.html")
     return outcome.exit_code
 
@@ -30,16 +32,35 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return verify_command(reports_dir(), list(args.versions), sys.stdout)
 
 
+def _print_study_effects(manifest: Path) -> None:
+    """Pageview studies: print the per-article results (and the placebo year) on stderr."""
+    import json
+
+    from analysis.models.wiki_effects import format_effects
+
+    try:
+        m = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return
+    if m.get("study_effects"):
+        print(format_effects(m["study_effects"]), file=sys.stderr)
+    if m.get("study_placebo_effects"):
+        print(format_effects(m["study_placebo_effects"], "Placebo year (same weeks 52 weeks earlier)"), file=sys.stderr)
+
+
 def _cmd_params(args: argparse.Namespace) -> int:
     from analysis import params
+    from analysis.data.studies import study_defaults
 
     specs = params.specs()
+    own = study_defaults(args.study)
     width = max(len(n) for n in specs)
     print(f"Parameters of study {args.study!r} (set with: exodus run -p name=value)")
     for s in specs.values():
         if s.name in params.INTERNAL:
             continue
-        print(f"  {s.name:<{width}}  {s.type:<11} default={s.default!r}")
+        default = f"{own[s.name]!r} (study default)" if s.name in own else repr(s.default)
+        print(f"  {s.name:<{width}}  {s.type:<11} default={default}")
         print(f"  {'':<{width}}  {s.help}  [{', '.join(s.notebooks)}]")
     return 0
 

@@ -43,6 +43,10 @@ class RemoteError(ExodusError):
     exit_code = 1
 
 
+class NotFound(RemoteError):
+    """HTTP 404: the resource does not exist (callers name what was missing)."""
+
+
 class RateLimited(RemoteError):
     def __init__(self, message: str, reset_at: float | None = None) -> None:
         super().__init__(message)
@@ -73,10 +77,11 @@ class Http:
     now: Callable[[], float] = time.time
     log: Callable[[str], None] = _stderr
     api: str = field(default_factory=api_base)
+    user_agent: str = USER_AGENT
 
     def get(self, url: str) -> tuple[bytes, dict[str, str]]:
         """GET ``url``; returns (body, headers with lower-case names)."""
-        headers = {"User-Agent": USER_AGENT}
+        headers = {"User-Agent": self.user_agent}
         if url.startswith(self.api):
             headers["Accept"] = "application/vnd.github+json"
             if self.token:
@@ -104,20 +109,24 @@ class Http:
                     when = datetime.fromtimestamp(reset, UTC).strftime("%H:%M:%S UTC")
                     if wait > self.max_wait or waits > 5:
                         raise RateLimited(
-                            f"GitHub API rate limit reached (HTTP {exc.code}); it resets at {when} "
+                            f"{'GitHub API' if url.startswith(self.api) else urllib.parse.urlsplit(url).netloc} "
+                            f"rate limit reached (HTTP {exc.code}); it resets at {when} "
                             f"(in {wait:.0f} s). Rerun the same command then to resume"
                             + ("" if self.token else ", or set GITHUB_TOKEN for 5,000 calls an hour"),
                             reset,
                         ) from None
-                    self.log(f"rate limit reached; waiting {wait:.0f} s until {when} (Ctrl-C stops; progress is saved)")
+                    self.log(f"HTTP {exc.code} rate limit; waiting {wait:.0f} s until {when} (Ctrl-C stops; progress is saved)")
                     self.sleep(wait)
                     continue
                 if exc.code >= 500 and attempt < self.retries:
                     attempt += 1
-                    self.sleep(2.0**attempt)
+                    after = hdrs.get("retry-after", "")
+                    wait = min(float(after), self.max_wait) if after.isdigit() else 2.0**attempt
+                    self.log(f"HTTP {exc.code} from the server; retry {attempt} of {self.retries} in {wait:.0f} s")
+                    self.sleep(wait)
                     continue
                 if exc.code == 404:
-                    raise RemoteError(f"not found (HTTP 404): {url}") from None
+                    raise NotFound(f"not found (HTTP 404): {url}") from None
                 raise RemoteError(f"HTTP {exc.code} from {url}: {text.strip()}") from None
             except (http.client.IncompleteRead, ConnectionError, TimeoutError) as exc:
                 if attempt < self.retries:

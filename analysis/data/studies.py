@@ -40,6 +40,8 @@ class StudyData:
     truth: demo_mod.DemoData | None = None
     inputs: dict[str, bytes] = field(default_factory=dict)  # file name -> exact bytes used
     sources: list[dict[str, str]] = field(default_factory=list)  # provenance records
+    views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
+    notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ STUDIES = {
     "demo": "Synthetic demo (seeded, with known true effects); runs offline",
     "custom": "Your own rank panel (CSV or parquet) given with -p panel_file=PATH",
     **{k: v.title for k, v in ARCHIVE_STUDIES.items()},
+    "wiki-top100": "English Wikipedia daily top-100 articles (real, CC0, shipped): attention, runs offline",
+    "wiki-views": "Wikimedia per-article daily pageviews pinned by data/locks/wiki-views.json (real)",
 }
 
 
@@ -108,6 +112,15 @@ def _events_source() -> dict[str, str]:
         "url": str(EVENTS_FILE.relative_to(ROOT)),
         "detail": "written for this project from public reporting",
     }
+
+
+def study_defaults(study: str) -> dict:
+    """Parameter values a study's data need, applied before ``-p`` overrides (empty for most)."""
+    if study.startswith("wiki-"):
+        from analysis.data import wiki_studies
+
+        return wiki_studies.study_defaults(study)
+    return {}
 
 
 def load_study(
@@ -133,6 +146,10 @@ def load_study(
         raise InputError(f"panel_file is the data of the 'custom' study; run 'exodus run --study custom -p panel_file={panel_file}' (study {study!r} has its own data)")
     if study == "custom":
         data = load_custom_study(panel_file, default_depth)
+    elif study.startswith("wiki-"):
+        from analysis.data import wiki_studies
+
+        data = wiki_studies.load(study)
     elif study in ARCHIVE_STUDIES:
         data = load_archive_study(ARCHIVE_STUDIES[study], daily_rule)
     else:

@@ -269,6 +269,8 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
                                        **({"ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
                                           if spec.model.log_scale else {}),
                                        "series": pl.Int64})
+        if spec.model.log_scale:  # same ratio columns as a fit on the log scale
+            effects = effects.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("ratio", "ratio_ci_low", "ratio_ci_high"))
         diags = pl.DataFrame(schema={**empty_keys, "loglik": pl.Float64, "series": pl.Int64})
     if paths is None:
         paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date, "series": pl.Int64})

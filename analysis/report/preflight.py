@@ -123,7 +123,9 @@ def preflight(study: str, overrides: dict[str, str], cwd: Path | None = None) ->
 
     if "study" in overrides and overrides["study"] != study:
         raise ParameterError("give the study with --study, not -p study=...")
-    params = resolve({**overrides, "study": study})
+    from analysis.data.studies import study_defaults
+
+    params = resolve({**overrides, "study": study}, study_defaults(study))
     params = resolve_paths(params, Path(cwd) if cwd is not None else Path.cwd())
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
                       events_file=params.events_file, default_depth=params.default_depth)

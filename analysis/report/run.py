@@ -254,6 +254,10 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     for name, blob in data.inputs.items():
         inside(build / "inputs", name, "input file name").write_bytes(blob)
     results, failure = _execute(build, checked.params, cell_timeout)
+    if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
+        from analysis.data.wiki_studies import write_views_table
+
+        write_views_table(data.views, build / "tables" / "study_views.csv")
     status = "failed" if failure else "complete"
     manifest = {
         "version": version, "version_hash": vhash, "study": values["study"], "title": data.title,
@@ -262,6 +266,13 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         "inputs": [{"name": n, "sha256": h, "bytes": len(data.inputs[n])} for n, h in inputs.items()],
         "parameter_notes": list(checked.notes), "sources": data.sources, "notebooks": results,
     }
+    if data.notes:
+        manifest["study_notes"] = data.notes
+    if data.views is not None:
+        from analysis.models.wiki_effects import manifest_rows
+
+        manifest["study_effects"] = manifest_rows(data, values)
+        manifest["study_placebo_effects"] = manifest_rows(data, values, placebo=True)
     if failure:
         manifest["failure"] = failure
     section = None
