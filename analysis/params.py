@@ -30,6 +30,8 @@ from analysis.errors import ParameterError
 
 NOTEBOOKS = ("01_data_overview", "02_its", "03_summary", "04_robustness")
 ROBUSTNESS = ("04_robustness",)
+EVENT_STUDY = ("02_its", "03_summary")
+EVENT_KINDS = ("confound", "deplatforming", "platform_action", "other")
 INTERNAL = frozenset({"output_dir"})  # set by the runner, not by users
 PATH_PARAMS = ("panel_file", "events_file", "reported_ranks_file", "bigtech_events_file")
 DEFAULT_PLACEBO_APPS = ["Facebook Messenger", "Discord", "Twitter"]
@@ -71,6 +73,12 @@ class StudyParams:
     impact: str = _p("step+slope", 'impact model: "step", "step+slope", "pulse" or "decay:HALF_LIFE" (days)')
     seasonality: str = _p("dow", 'seasonal terms: "none", "dow" (day of week) or "fourier:PERIOD:K"')
     censored: bool = _p(False, "days below the chart depth as right-censored (Tobit likelihood) instead of left out")
+    window_days: int = _p(14, "days of the window-average effect, from the first event's first affected snapshot", EVENT_STUDY)
+    event_kinds: list[str] = _p(list(EVENT_KINDS), "registry event kinds that enter the per-event design (confound, deplatforming, platform_action, other)", EVENT_STUDY)
+    exclude_events: list[str] = _p([], "registry event ids left out of the per-event design (e.g. X11)", EVENT_STUDY)
+    event_shapes: list[str] = _p(["X03=decay:14"], "impact shape per event as EVENT_ID=IMPACT (step, step+slope or decay:HALF_LIFE; others step): the Musk tweet is a decaying spike", EVENT_STUDY)
+    contrast_treated: str = _p("us", "treated country of the contrast design (treated minus the mean of the controls)", EVENT_STUDY)
+    contrast_controls: list[str] = _p(["gb", "de", "fr"], "control countries of the contrast design (judged by pre-period parallel trends)", EVENT_STUDY)
     output_dir: str = _p("", "set by `exodus run`; empty: display only")
     placebo_apps: list[str] = _p(DEFAULT_PLACEBO_APPS, "placebo units: apps not expected to move (default: those of the three in the data)", ROBUSTNESS)
     focus_app: str = _p("Telegram", "app of the specification curve (must be in apps)", ROBUSTNESS)
@@ -104,6 +112,21 @@ class StudyParams:
             raise ParameterError(f"confounder_days must be >= 0, got {self.confounder_days}")
         if self.default_depth < 1:
             raise ParameterError(f"default_depth must be >= 1, got {self.default_depth}")
+        if self.window_days < 1:
+            raise ParameterError(f"window_days must be >= 1, got {self.window_days}")
+        bad = [k for k in self.event_kinds if k not in EVENT_KINDS]
+        if bad or not self.event_kinds:
+            raise ParameterError(f"event_kinds must be a non-empty list of {', '.join(EVENT_KINDS)}, got {self.event_kinds}")
+        from analysis.models.design import Impact
+        from analysis.models.study import parse_shapes
+
+        try:
+            for _, shape in parse_shapes(self.event_shapes):
+                Impact.parse(shape)
+        except ValueError as exc:
+            raise ParameterError(f"event_shapes: {exc}") from None
+        if self.contrast_treated in self.contrast_controls:
+            raise ParameterError(f"contrast_treated {self.contrast_treated!r} cannot also be a control")
         if self.coverage_replicates < 1:
             raise ParameterError(f"coverage_replicates must be >= 1, got {self.coverage_replicates}")
         exp = self.downloads_exponent
