@@ -1,0 +1,157 @@
+"""Which days are censored, and partial identification when the pre-period is below the chart.
+
+**Censored or gap.**  A chart lists its top ``depth`` apps.  A day without a rank means different
+things (``analysis.data.censoring``): the chart was recorded and the app was not in it (censored:
+its rank exceeded the depth), or the chart itself was not recorded (no snapshot: a gap, unknown),
+or the app was removed from the store (a gap).  :func:`censoring_grid` decides, per series and
+day, from the frame it is given:
+
+1. a ``status`` column (as from :func:`analysis.data.censoring.complete_daily`): ``censored`` rows
+   are censored; every other day without a rank is a gap;
+2. otherwise, if some rows have an empty value: those rows are censored (the row says the chart
+   was recorded) and absent dates are gaps (the ``exodus fit --censored-above`` convention);
+3. otherwise (a panel with rows only where an app was ranked): a day without a row is censored if
+   the series' chart (its ``store``/``country``/``chart`` key columns) has a snapshot that day, i.e.
+   another series of that chart in the frame has a rank that day (or ``snapshots`` lists it), and a
+   gap if not.
+Days after a series' last ranked day are gaps (a store removal), as before.
+
+**Partial identification** (Manski 2003, *Partial Identification of Probability Distributions*,
+ch. 1; bounds from censoring).  If the pre-period has fewer than ``min_ranked_pre`` ranked days
+the pre-period level (hence the counterfactual) is not located, and no point estimate is made.
+Yet if the app was below the chart on the pre-period days, its latent log-rank there exceeded the
+censoring threshold ``log(depth + 0.5)``; if on the first ``post_window`` post-period days it is
+ranked, their mean log-rank ``m_post`` is known.  Under the assumption that **without the event
+the app would have stayed below the chart on those days** (its counterfactual log-rank >=
+``log(depth + 0.5)``, which is what every pre-period day shows), the realised level change over
+those days satisfies
+
+    level change = m_post - mean(counterfactual) <= m_post - log(depth + 0.5)      (side "upper").
+
+Notes: (i) a censored or missing first post day gives no upper bound on its latent value, so the
+first ``post_window`` days with a snapshot must all be ranked, else the series is not identified;
+(ii) ``log(depth + 0.5)`` is the estimator's threshold; ranks are integers, so ``log(depth + 1)``
+would be valid and tighter by 0.0025 at depth 200, and ``log(depth)`` looser; (iii) the bound is on
+the realised change over those days (sampling noise is not added); (iv) symmetrically, an app at
+#1 on (almost) every pre-period day (left-censored at ``log(1.5)``) gets the lower bound
+``m_post - log(1.5)`` under the assumption that it would have stayed #1.  A series that fits
+neither case (e.g. a pre-period of gaps) is ``not_identified`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+CHART_COLS = ("store", "country", "chart")
+MIN_RANKED_PRE = 5  # fewer ranked pre-period days: no point estimate, a bound
+POST_WINDOW = 3  # first post-period snapshot days whose ranks give the bound
+TOP_THRESHOLD = 1.5  # rank 1 is left-censored at log(1.5)
+
+
+def _series_index(series: pl.DataFrame, keys: Sequence[str], keydf: pl.DataFrame) -> pl.DataFrame:
+    if keys:
+        return series.join(keydf, on=list(keys), how="inner")
+    return series.with_columns(pl.lit(0, pl.UInt32).alias("series"))
+
+
+def censoring_grid(series: pl.DataFrame, keys: Sequence[str], keydf: pl.DataFrame, value: str, start: date,
+                   T: int, snapshots: pl.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Values (S, T) on the days ``start`` .. ``start + T - 1`` (NaN without a rank) and the
+    censored cells (S, T) bool, by the rules of the module docstring (before the removal rule)."""
+    keys = list(keys)
+    S = keydf.height
+    end = start + timedelta(days=T - 1)
+    win = _series_index(series.filter(pl.col("date").is_between(start, end)), keys, keydf)
+    win = win.with_columns((pl.col("date") - pl.lit(start)).dt.total_days().alias("_t"))
+    ranked = win.filter(pl.col(value).is_not_null())
+    Y = np.full((S, T), np.nan)
+    Y[ranked["series"].to_numpy(), ranked["_t"].to_numpy()] = ranked[value].cast(pl.Float64).to_numpy()
+    cens = np.zeros((S, T), dtype=bool)
+    if "status" in series.columns or series[value].null_count() > 0:
+        rows = (win.filter(pl.col("status") == "censored") if "status" in series.columns
+                else win.filter(pl.col(value).is_null()))
+        cens[rows["series"].to_numpy(), rows["_t"].to_numpy()] = True
+        return Y, cens & np.isnan(Y)
+    chart = [c for c in CHART_COLS if c in keys]
+    snap = (snapshots if snapshots is not None else series.filter(pl.col(value).is_not_null()))
+    snap = snap.filter(pl.col("date").is_between(start, end)).select(*chart, "date").unique()
+    cells = (keydf.select("series", *chart).join(snap, on=chart, how="inner") if chart
+             else keydf.select("series").join(snap, how="cross"))
+    cells = cells.with_columns((pl.col("date") - pl.lit(start)).dt.total_days().alias("_t"))
+    cens[cells["series"].to_numpy(), cells["_t"].to_numpy()] = True
+    return Y, cens & np.isnan(Y)
+
+
+def _bound_row(y_pre: np.ndarray, c_pre: np.ndarray, y_post: np.ndarray, c_post: np.ndarray, depth: int,
+               post_window: int, min_ranked_pre: int) -> dict:
+    """kind, side, bound, reason and the post days used for one series (arrays on its days)."""
+    ranked_pre = ~np.isnan(y_pre)
+    n_rank, n_cens = int(ranked_pre.sum()), int(c_pre.sum())
+    n_top = int((y_pre == 1).sum())
+    if n_rank - n_top >= min_ranked_pre:
+        return {"kind": "estimate", "reason": None}
+    snap_post = np.nonzero(~np.isnan(y_post) | c_post)[0][:post_window]
+    if n_cens >= n_top and n_cens > 0:
+        side, ref, what = "upper", np.log(depth + 0.5), f"below the chart (rank > {depth})"
+    elif n_top > 0:
+        side, ref, what = "lower", np.log(TOP_THRESHOLD), "at #1"
+    else:
+        return {"kind": "not_identified",
+                "reason": f"the pre-period has {n_rank} ranked and no censored days (no snapshot or removed): "
+                          "no pre-period level to compare with"}
+    head = f"{n_rank} ranked pre-period days (< {min_ranked_pre}); {n_cens + n_top} pre-period days {what}"
+    if snap_post.size < post_window or np.isnan(y_post[snap_post]).any():
+        return {"kind": "not_identified",
+                "reason": head + f"; the first {post_window} post-period snapshot days are not all ranked, "
+                          "so neither a point estimate nor a bound is possible"}
+    m_post = float(np.mean(np.log(y_post[snap_post])))
+    rel = "at most" if side == "upper" else "at least"
+    return {"kind": "bound", "side": side, "bound": m_post - ref, "_days": snap_post,
+            "reason": head + f": level change is {rel} mean log-rank of the first {post_window} post-period "
+                      f"days ({m_post:.3f}) - log({depth + 0.5 if side == 'upper' else TOP_THRESHOLD:g}), assuming "
+                      f"the app would have stayed {what} without the event"}
+
+
+def level_bounds(series: pl.DataFrame, start: date, depth: int, *, keys: Sequence[str] = (), value: str = "rank",
+                 pre_days: int | None = None, post_days: int | None = None, post_window: int = POST_WINDOW,
+                 min_ranked_pre: int = MIN_RANKED_PRE, snapshots: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Level-change bounds (log-rank scale) for every series (distinct ``keys``) of ``series``.
+
+    ``start`` is the first post-period day; the pre-period is the ``pre_days`` days before it
+    (default: all earlier days), the post period ``post_days`` days (default: to the last date).
+    One row per series: keys, ``term``/``estimand`` "level", ``kind`` ("estimate" when the
+    pre-period has enough ranked days for a model fit, "bound" or "not_identified"), ``side``,
+    ``bound``, ``reason``, ``best_rank`` (best post-period rank), ``window_start``/``window_end``
+    (the post days the bound uses), and null ``estimate``/``se``/``ci_low``/``ci_high``.
+    """
+    keys = list(keys)
+    first = series["date"].min() if pre_days is None else start - timedelta(days=pre_days)
+    last = series["date"].max() if post_days is None else start + timedelta(days=post_days - 1)
+    n_pre = max((start - first).days, 0)
+    T = n_pre + max((last - start).days + 1, 1)
+    keydf = (series.select(keys).unique().sort(keys).with_row_index("series") if keys
+             else pl.DataFrame({"series": [0]}, schema={"series": pl.UInt32}))
+    Y, cens = censoring_grid(series, keys, keydf, value, start - timedelta(days=n_pre), T, snapshots)
+    rows = []
+    for s in range(keydf.height):
+        r = _bound_row(Y[s, :n_pre], cens[s, :n_pre], Y[s, n_pre:], cens[s, n_pre:], depth, post_window,
+                       min_ranked_pre)
+        days = r.pop("_days", None)
+        post = Y[s, n_pre:]
+        rows.append({**{k: keydf[k][s] for k in keys}, "term": "level", "estimand": "level",
+                     "estimate": None, "se": None, "ci_low": None, "ci_high": None,
+                     "side": r.get("side"), "bound": r.get("bound"), "kind": r["kind"], "reason": r["reason"],
+                     "best_rank": int(np.nanmin(post)) if (~np.isnan(post)).any() else None,
+                     "window_start": start + timedelta(days=int(days[0])) if days is not None else None,
+                     "window_end": start + timedelta(days=int(days[-1])) if days is not None else None})
+    return pl.DataFrame(rows, schema={**{k: keydf.schema[k] for k in keys}, **BOUND_SCHEMA})
+
+
+BOUND_SCHEMA = {"term": pl.String, "estimand": pl.String, "estimate": pl.Float64, "se": pl.Float64,
+                "ci_low": pl.Float64, "ci_high": pl.Float64, "side": pl.String, "bound": pl.Float64,
+                "kind": pl.String, "reason": pl.String, "best_rank": pl.Int64, "window_start": pl.Date,
+                "window_end": pl.Date}
