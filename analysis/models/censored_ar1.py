@@ -177,7 +177,14 @@ def _newton_dir(H: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Newton iterations with step halving for every series; returns (theta, loglik, converged)."""
+    """Newton iterations with step halving for every series; returns (theta, loglik, converged).
+
+    Trial steps may overflow (rejected by the line search), so floating-point warnings are off."""
+    with np.errstate(all="ignore"):
+        return _maximise(theta, args, ok)
+
+
+def _maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     S = theta.shape[0]
     conv = ~ok
     ll, sc = pair_scores(theta, *args)
