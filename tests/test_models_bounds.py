@@ -71,6 +71,7 @@ def test_level_bound_when_the_pre_period_is_below_the_chart():
     ranks = {
         "Ref": noisy(rng, 3.0, range(90)),  # keeps every chart day recorded
         "Signal": {60: first[0], 61: first[1], 62: first[2], **noisy(rng, 1.0, range(63, 90))},
+        "Fast": {60: 3, 61: 1, 62: 1, **noisy(rng, 1.0, range(63, 90))},  # #1 on day 2: log(1.5) caps it
         "Late": noisy(rng, 2.0, range(65, 90)),  # still below the chart on the first post days
         "Top": {**{i: 1 for i in range(60)}, **noisy(rng, 2.5, range(60, 90))},  # #1 throughout the pre-period
     }
@@ -83,7 +84,8 @@ def test_level_bound_when_the_pre_period_is_below_the_chart():
     assert s["bound"] == pytest.approx(np.mean(np.log(first)) - np.log(DEPTH + 0.5), abs=1e-12)
     assert (s["window_start"], s["window_end"]) == (T0, T0 + timedelta(days=2))
     assert s["estimate"] is None and s["ci_low"] is None and "at most" in s["reason"]
-    assert row["Late"]["kind"] == "not_identified" and "not all ranked" in row["Late"]["reason"]
+    assert row["Fast"]["bound"] == pytest.approx((np.log(3) + 2 * np.log(1.5)) / 3 - np.log(DEPTH + 0.5), abs=1e-12)
+    assert row["Late"]["kind"] == "not_identified" and "not all observed" in row["Late"]["reason"]
     top = row["Top"]
     assert (top["kind"], top["side"]) == ("bound", "lower")
     post = [ranks["Top"][i] for i in (60, 61, 62)]
@@ -92,12 +94,12 @@ def test_level_bound_when_the_pre_period_is_below_the_chart():
     spec = ITSSpec(T0, 60, 30, censored=True, chart_depth=DEPTH, errors="ar1")
     ff = fit_frame(frame, spec, ["app_name"])
     eff = ff.effects
-    assert set(eff["app_name"]) == {"Ref", "Signal", "Late", "Top"}  # nobody silently dropped
+    assert set(eff["app_name"]) == {"Ref", "Signal", "Fast", "Late", "Top"}  # nobody silently dropped
     sig = eff.filter(pl.col("app_name") == "Signal").row(0, named=True)
     assert sig["kind"] == "bound" and sig["estimate"] is None and sig["bound"] == pytest.approx(s["bound"])
     assert eff.filter(pl.col("app_name") == "Late")["kind"].to_list() == ["not_identified"]
     assert set(eff.filter(pl.col("app_name") == "Ref")["kind"]) == {"estimate"}
-    assert set(ff.skipped["app_name"]) == {"Signal", "Late", "Top"}
+    assert set(ff.skipped["app_name"]) == {"Signal", "Fast", "Late", "Top"}
 
 
 def test_upper_bound_holds_for_the_true_level_change_in_simulation():

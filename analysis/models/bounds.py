@@ -28,8 +28,9 @@ those days satisfies
 
     level change = m_post - mean(counterfactual) <= m_post - log(depth + 0.5)      (side "upper").
 
-Notes: (i) a censored or missing first post day gives no upper bound on its latent value, so the
-first ``post_window`` days with a snapshot must all be ranked, else the series is not identified;
+Notes: (i) a day below the chart or without a snapshot gives no upper bound on its latent value, so the
+first ``post_window`` days with a snapshot must all be ranked, else the series is not identified
+(a day at #1 counts with ``log(1.5)``, an upper limit of its latent log-rank);
 (ii) ``log(depth + 0.5)`` is the estimator's threshold; ranks are integers, so ``log(depth + 1)``
 would be valid and tighter by 0.0025 at depth 200, and ``log(depth)`` looser; (iii) the bound is on
 the realised change over those days (sampling noise is not added); (iv) symmetrically, an app at
@@ -86,34 +87,40 @@ def censoring_grid(series: pl.DataFrame, keys: Sequence[str], keydf: pl.DataFram
     return Y, cens & np.isnan(Y)
 
 
-def _bound_row(y_pre: np.ndarray, c_pre: np.ndarray, y_post: np.ndarray, c_post: np.ndarray, depth: int,
-               post_window: int, min_ranked_pre: int) -> dict:
-    """kind, side, bound, reason and the post days used for one series (arrays on its days)."""
-    ranked_pre = ~np.isnan(y_pre)
-    n_rank, n_cens = int(ranked_pre.sum()), int(c_pre.sum())
-    n_top = int((y_pre == 1).sum())
-    if n_rank - n_top >= min_ranked_pre:
+def bound_from_days(pre: np.ndarray, pre_flag: np.ndarray, post: np.ndarray, post_flag: np.ndarray, *,
+                    upper: float, lower: float | None = None, transform: str = "log",
+                    post_window: int = POST_WINDOW, min_ranked_pre: int = MIN_RANKED_PRE,
+                    labels: tuple[str, str] = ("below the chart", "at #1")) -> dict:
+    """kind, side, bound, reason (and ``_days``, the post days used) for one series.
+
+    ``pre``/``post``: raw values (NaN = none), ``*_flag``: +1 right-censored (above ``upper`` on
+    the modelling scale), -1 left-censored (below ``lower``), 0 observed or gap."""
+    obs = ~np.isnan(pre) & (pre_flag == 0)
+    n_rank, n_up, n_low = int(obs.sum()), int((pre_flag > 0).sum()), int((pre_flag < 0).sum())
+    if n_rank >= min_ranked_pre:
         return {"kind": "estimate", "reason": None}
-    snap_post = np.nonzero(~np.isnan(y_post) | c_post)[0][:post_window]
-    if n_cens >= n_top and n_cens > 0:
-        side, ref, what = "upper", np.log(depth + 0.5), f"below the chart (rank > {depth})"
-    elif n_top > 0:
-        side, ref, what = "lower", np.log(TOP_THRESHOLD), "at #1"
-    else:
+    if n_up == 0 and n_low == 0:
         return {"kind": "not_identified",
-                "reason": f"the pre-period has {n_rank} ranked and no censored days (no snapshot or removed): "
+                "reason": f"the pre-period has {n_rank} observed and no censored periods (gaps): "
                           "no pre-period level to compare with"}
-    head = f"{n_rank} ranked pre-period days (< {min_ranked_pre}); {n_cens + n_top} pre-period days {what}"
-    if snap_post.size < post_window or np.isnan(y_post[snap_post]).any():
+    side, ref, what = ("upper", upper, labels[0]) if n_up >= n_low or lower is None else ("lower", lower, labels[1])
+    head = f"{n_rank} uncensored pre-period values (< {min_ranked_pre}); {n_up + n_low} pre-period values {what}"
+    days = np.nonzero(~np.isnan(post) | (post_flag != 0))[0][:post_window]
+    sgn = 1 if side == "upper" else -1
+    # the bound needs an upper (lower) limit of each post value: observed, or censored on the other side
+    if days.size < post_window or (sgn * post_flag[days] > 0).any() or np.isnan(post[days]).any():
         return {"kind": "not_identified",
-                "reason": head + f"; the first {post_window} post-period snapshot days are not all ranked, "
-                          "so neither a point estimate nor a bound is possible"}
-    m_post = float(np.mean(np.log(y_post[snap_post])))
+                "reason": head + f"; the first {post_window} post-period values are not all observed, so "
+                          "neither a point estimate nor a bound is possible"}
+    vals = np.log(post[days]) if transform == "log" else post[days]
+    other = lower if side == "upper" else upper
+    vals = np.where(post_flag[days] != 0, other if other is not None else vals, vals)
+    m_post = float(np.mean(vals))
     rel = "at most" if side == "upper" else "at least"
-    return {"kind": "bound", "side": side, "bound": m_post - ref, "_days": snap_post,
-            "reason": head + f": level change is {rel} mean log-rank of the first {post_window} post-period "
-                      f"days ({m_post:.3f}) - log({depth + 0.5 if side == 'upper' else TOP_THRESHOLD:g}), assuming "
-                      f"the app would have stayed {what} without the event"}
+    return {"kind": "bound", "side": side, "bound": m_post - ref, "_days": days,
+            "reason": head + f": the level change is {rel} the mean of the first {post_window} post-period "
+                      f"values ({m_post:.4g}) minus the censoring threshold ({ref:.4g}), assuming the series "
+                      f"would have stayed {what} without the intervention"}
 
 
 def level_bounds(series: pl.DataFrame, start: date, depth: int, *, keys: Sequence[str] = (), value: str = "rank",
@@ -138,8 +145,10 @@ def level_bounds(series: pl.DataFrame, start: date, depth: int, *, keys: Sequenc
     Y, cens = censoring_grid(series, keys, keydf, value, start - timedelta(days=n_pre), T, snapshots)
     rows = []
     for s in range(keydf.height):
-        r = _bound_row(Y[s, :n_pre], cens[s, :n_pre], Y[s, n_pre:], cens[s, n_pre:], depth, post_window,
-                       min_ranked_pre)
+        fl = np.where(cens[s], 1.0, np.where(Y[s] == 1, -1.0, 0.0))
+        r = bound_from_days(Y[s, :n_pre], fl[:n_pre], Y[s, n_pre:], fl[n_pre:], upper=float(np.log(depth + 0.5)),
+                            lower=float(np.log(TOP_THRESHOLD)), post_window=post_window,
+                            min_ranked_pre=min_ranked_pre, labels=(f"below the chart (rank > {depth})", "at #1"))
         days = r.pop("_days", None)
         post = Y[s, n_pre:]
         rows.append({**{k: keydf[k][s] for k in keys}, "term": "level", "estimand": "level",
