@@ -169,7 +169,6 @@ def test_censored_ar1_through_the_engine_and_start_values():
         engine.ModelSpec(errors="ar1-reml", censored=True)
 
 
-@pytest.mark.slow
 def test_coverage_of_the_level_change_at_the_study_design():
     """rho 0.6, 90 days, day-of-week terms, level + slope, 40% of pre-period days censored."""
     D, beta, y, flag, t = simulate(600, 2021)
@@ -186,6 +185,19 @@ def test_coverage_of_the_level_change_at_the_study_design():
     assert abs(bias) < 0.03
     dropped = ar.ar1(pack(D.X, np.where(flag > 0, np.nan, y), t))  # what dropping censored days does
     assert np.mean(dropped.beta[:, j] - beta[j]) > abs(bias) + 0.05
+
+
+def test_hessian_by_the_chain_rule_equals_differences_of_the_gradient():
+    D, beta, y, flag, t = simulate(4, 8)
+    y[:, [10, 11, 40]], flag[:, [10, 11, 40]] = np.nan, 0.0  # gaps: pairs two days apart
+    flag[:, 70:73], y[:, 70:73] = -1.0, 3.0  # left-censored run next to observed days
+    p = pack(D.X, y, t, flag=flag)
+    Xs, scale = equilibrate(p.X, p.mask)
+    theta, _ = start_values(p, p.aux["flag"], Xs, scale)
+    args = (Xs, p.y, p.aux["flag"], p.mask, p.t)
+    rows = np.ones(4, dtype=bool)
+    exact, numeric = censored_ar1.hessian(theta, args, rows), censored_ar1.hessian_numeric(theta, args, rows)
+    np.testing.assert_allclose(exact, numeric, atol=1e-5 * np.abs(numeric).max())
 
 
 def test_near_unit_rho_is_kept_inside_the_bound():

@@ -91,3 +91,24 @@ def log_bvn_parts(h: np.ndarray, k: np.ndarray, r: np.ndarray) -> tuple[np.ndarr
     dk = phi_k * ndtr((h - r * k) / q) / F
     dr = bvn_pdf(h, k, r) / F
     return np.log(F), dh, dk, dr
+
+
+def log_bvn_hessian(h: np.ndarray, k: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Second derivatives (P, 3, 3) of ``log F`` in (h, k, r), ``F = bvn_cdf(h, k, r)``, from the
+    closed forms of F's first and second derivatives (Plackett 1954)."""
+    F = np.maximum(bvn_cdf(h, k, r), 1e-300)
+    den = 1 - r * r
+    q = np.sqrt(den)
+    ah, ak = (k - r * h) / q, (h - r * k) / q
+    phi = lambda x: np.exp(-0.5 * x * x) / np.sqrt(TWO_PI)  # noqa: E731
+    f2 = bvn_pdf(h, k, r)
+    g = np.stack([phi(h) * ndtr(ah), phi(k) * ndtr(ak), f2], axis=1)  # dF/d(h, k, r)
+    Q = h * h - 2 * r * h * k + k * k
+    S = np.empty((h.size, 3, 3))
+    S[:, 0, 0] = -h * g[:, 0] - phi(h) * phi(ah) * r / q
+    S[:, 1, 1] = -k * g[:, 1] - phi(k) * phi(ak) * r / q
+    S[:, 0, 1] = S[:, 1, 0] = f2
+    S[:, 0, 2] = S[:, 2, 0] = -f2 * (h - r * k) / den
+    S[:, 1, 2] = S[:, 2, 1] = -f2 * (k - r * h) / den
+    S[:, 2, 2] = f2 * (r / den + h * k / den - r * Q / den**2)
+    return S / F[:, None, None] - g[:, :, None] * g[:, None, :] / (F * F)[:, None, None]

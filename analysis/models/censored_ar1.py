@@ -18,8 +18,9 @@ probability (one censored), or a bivariate normal probability (both censored; ``
 consistent; without censoring the objective *is* the exact AR(1) likelihood (the process is
 Markov), so estimates equal exact ML (SARIMAX(1,0,0) with regressors; tested).
 
-Inference: the inverse of the observed composite information ``H`` (minus the Hessian, central
-differences of the analytic gradient), scaled by ``n / (n - k - 2)``, with a t(n - k - 2)
+Inference: the inverse of the observed composite information ``H`` (minus the Hessian: the chain
+rule through the standardised values and the pair correlation, with each pair's 3x3 second
+derivatives by central differences of its analytic first derivatives), scaled by ``n / (n - k - 2)``, with a t(n - k - 2)
 reference.  Each term satisfies the information identity given the previous observation, so
 ``H`` estimates the variance of each term's score; the cross-covariances between terms that
 censoring induces (a censored day does not carry the whole past) are ignored.  We measured the
@@ -32,8 +33,8 @@ covered 92% (93% without censoring).  A parametric bootstrap would cost a refit 
 series.  The coverage is pinned by ``tests/test_models_censored_ar1.py``.
 
 Computation: Newton's method with step halving for all series at once, parameters ``(b, log s,
-atanh rho)`` on equilibrated regressors, started from the iid Tobit fit (``censored.py``) and the
-lag-1 autocorrelation of its residuals.
+atanh rho)`` on equilibrated regressors, started from least squares with censored rows at their
+thresholds and the lag-1 autocorrelation of its residuals.
 """
 
 from __future__ import annotations
@@ -41,12 +42,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_ndtr
 
-from analysis.models import censored as tobit_mod
 from analysis.models.batched import BatchFit, Packed, equilibrate, safe_inverse
-from analysis.models.bvn import log_bvn_parts
+from analysis.models.bvn import log_bvn_hessian, log_bvn_parts
 
 MAX_ITER = 60
-TOL = 1e-9
+TOL = 1e-7  # on a full Newton step: the estimate is then accurate to about its square
 RHO_MAX = 0.995
 LOG_2PI = np.log(2 * np.pi)
 
@@ -111,6 +111,46 @@ def marginal_terms(u: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return ll, np.where(f == 0, -u, -sign * _mills(w))
 
 
+def term_derivs(u1, f1, u2, f2, r):
+    """Conditional term ``log f(y2 | y1)`` (without ``-n_obs log s``), its derivatives in (u1, u2, r)
+    and ``n_obs`` (observed members minus the observed conditioning member), flat arrays."""
+    ll, g1, g2, gr, n_obs = pair_terms(u1, f1, u2, f2, r)
+    m_ll, m_g = marginal_terms(u1, f1)
+    return ll - m_ll, g1 - m_g, g2, gr, n_obs - (f1 == 0)
+
+
+def _state(theta, V, y, flag, mask, t) -> dict:
+    """Standardised values, pair correlations and the flat consecutive pairs of a batch."""
+    S, T, k = V.shape
+    s, rho = np.exp(theta[:, k]), np.tanh(theta[:, k + 1])
+    u = (y - np.einsum("stk,sk->st", V, theta[:, :k])) / s[:, None]
+    valid = mask[:, 1:] & mask[:, :-1]
+    d = np.where(valid, t[:, 1:] - t[:, :-1], 1.0)
+    r = np.power(rho[:, None], d)
+    sel = valid.ravel()
+    return {"S": S, "T": T, "k": k, "s": s, "rho": rho, "u": u, "valid": valid, "d": d, "sel": sel,
+            "u1": u[:, :-1].ravel()[sel], "u2": u[:, 1:].ravel()[sel], "f1": flag[:, :-1].ravel()[sel],
+            "f2": flag[:, 1:].ravel()[sel], "r": r.ravel()[sel], "first_f": flag[:, 0]}
+
+
+def _grid(st: dict, v: np.ndarray, trailing: tuple[int, ...] = ()) -> np.ndarray:
+    out = np.zeros((st["S"] * (st["T"] - 1), *trailing))
+    out[st["sel"]] = v
+    return out.reshape(st["S"], st["T"] - 1, *trailing)
+
+
+def _first_derivs(st: dict) -> tuple[np.ndarray, ...]:
+    """Gridded term log-likelihoods and derivatives in (u1, u2, r), term 0 holding log f(y_0)."""
+    ll, g1, g2, gr, n_obs = term_derivs(st["u1"], st["f1"], st["u2"], st["f2"], st["r"])
+    LL, G1, G2, GR, NO = (_grid(st, v) for v in (ll, g1, g2, gr, n_obs))
+    first_ll, first_g = marginal_terms(st["u"][:, 0], st["first_f"])
+    v0 = st["valid"][:, 0]
+    LL[:, 0] += np.where(v0, first_ll, 0.0)
+    G1[:, 0] += np.where(v0, first_g, 0.0)
+    NO[:, 0] += np.where(v0, st["first_f"] == 0, 0.0)
+    return LL, G1, G2, GR, NO
+
+
 def pair_scores(theta: np.ndarray, V: np.ndarray, y: np.ndarray, flag: np.ndarray, mask: np.ndarray,
                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Composite log-likelihood (S,) and per-term scores (S, T-1, k+2) in ``theta = (b, log s, atanh rho)``.
@@ -119,41 +159,104 @@ def pair_scores(theta: np.ndarray, V: np.ndarray, y: np.ndarray, flag: np.ndarra
     packed rows; term 0 also holds ``log f(y_0)``.  ``V`` (S, T, k) packed regressors, ``y`` (S, T)
     values (thresholds on censored rows), ``flag`` (S, T) 0 / +1 / -1, ``mask`` packed rows,
     ``t`` their times."""
-    S, T, k = V.shape
-    b, logs, alpha = theta[:, :k], theta[:, k], theta[:, k + 1]
-    s, rho = np.exp(logs), np.tanh(alpha)
-    u = (y - np.einsum("stk,sk->st", V, b)) / s[:, None]
-    valid = mask[:, 1:] & mask[:, :-1]
-    d = np.where(valid, t[:, 1:] - t[:, :-1], 1.0)
-    r = np.power(rho[:, None], d)
-    sel = valid.ravel()
-    u1, u2 = u[:, :-1].ravel()[sel], u[:, 1:].ravel()[sel]
-    f1, f2 = flag[:, :-1].ravel()[sel], flag[:, 1:].ravel()[sel]
-    ll, g1, g2, gr, n_obs = pair_terms(u1, f1, u2, f2, r.ravel()[sel])
-    m_ll, m_g = marginal_terms(u1, f1)
-    ll, g1, n_obs = ll - m_ll, g1 - m_g, n_obs - (f1 == 0)
-
-    def grid(v: np.ndarray) -> np.ndarray:
-        out = np.zeros(S * (T - 1))
-        out[sel] = v
-        return out.reshape(S, T - 1)
-
-    LL, G1, G2, GR, NO = grid(ll), grid(g1), grid(g2), grid(gr), grid(n_obs)
-    first_ll, first_g = marginal_terms(u[:, 0], flag[:, 0])  # log f(y_0), kept in term 0
-    v0 = valid[:, 0]
-    LL[:, 0] += np.where(v0, first_ll, 0.0)
-    G1[:, 0] += np.where(v0, first_g, 0.0)
-    NO[:, 0] += np.where(v0, flag[:, 0] == 0, 0.0)
+    st = _state(theta, V, y, flag, mask, t)
+    S, T, k, s, u, rho, d = st["S"], st["T"], st["k"], st["s"], st["u"], st["rho"], st["d"]
+    LL, G1, G2, GR, NO = _first_derivs(st)
     scores = np.empty((S, T - 1, k + 2))
     scores[..., :k] = -(G1[..., None] * V[:, :-1] + G2[..., None] * V[:, 1:]) / s[:, None, None]
     scores[..., k] = -(G1 * u[:, :-1] + G2 * u[:, 1:]) - NO
     dr = d * np.power(rho[:, None], d - 1) * (1 - rho * rho)[:, None]
-    scores[..., k + 1] = np.where(valid, GR * dr, 0.0)
-    return (LL - NO * logs[:, None]).sum(axis=1), scores
+    scores[..., k + 1] = np.where(st["valid"], GR * dr, 0.0)
+    return (LL - NO * theta[:, k][:, None]).sum(axis=1), scores
 
 
-def _hessian(theta, args, rows, step=1e-5):
-    """Central-difference Jacobian of the analytic gradient (symmetrised), for the ``rows`` series."""
+def _oo_second(u1, u2, r):
+    """Exact second derivatives in (u1, u2, r) of ``log f(y2 | y1)`` for two observed members."""
+    den = 1 - r * r
+    Q = u1 * u1 - 2 * r * u1 * u2 + u2 * u2
+    d13 = u2 / den - 2 * r * (u1 - r * u2) / den**2
+    d23 = u1 / den - 2 * r * (u2 - r * u1) / den**2
+    d33 = (1 + r * r + 4 * r * u1 * u2 - Q) / den**2 - 4 * r * r * Q / den**3
+    F = np.empty((u1.size, 3, 3))
+    F[:, 0, 0], F[:, 1, 1], F[:, 2, 2] = 1 - 1 / den, -1 / den, d33
+    F[:, 0, 1] = F[:, 1, 0] = r / den
+    F[:, 0, 2] = F[:, 2, 0] = d13
+    F[:, 1, 2] = F[:, 2, 1] = d23
+    return F
+
+
+def _cc_second(u1, f1, u2, f2, r):
+    """Exact second derivatives in (u1, u2, r) of ``log f(y2 | y1)`` for two censored members."""
+    L = log_bvn_hessian(-f1 * u1, -f2 * u2, f1 * f2 * r)
+    J = np.zeros((u1.size, 3, 3))  # d(h, k, rho) / d(u1, u2, r)
+    J[:, 0, 0], J[:, 1, 1], J[:, 2, 2] = -f1, -f2, f1 * f2
+    F = np.einsum("pia,pij,pjb->pab", J, L, J)
+    w = -f1 * u1
+    lam = _mills(w)
+    F[:, 0, 0] += lam * (w + lam)  # minus the marginal's second derivative
+    return F
+
+
+def _second_derivs(st: dict, step: float = 1e-5) -> np.ndarray:
+    """Per-pair 3x3 second derivatives of the terms in (u1, u2, r), flat (P, 3, 3): exact when both
+    members are observed or both censored, central differences of the analytic first derivatives
+    otherwise."""
+    f1, f2 = st["f1"], st["f2"]
+    oo, cc = (f1 == 0) & (f2 == 0), (f1 != 0) & (f2 != 0)
+    F = np.empty((oo.size, 3, 3))
+    F[oo] = _oo_second(st["u1"][oo], st["u2"][oo], st["r"][oo])
+    if cc.any():
+        F[cc] = _cc_second(st["u1"][cc], f1[cc], st["u2"][cc], f2[cc], st["r"][cc])
+    c = ~oo & ~cc
+    base = (st["u1"][c], st["u2"][c], st["r"][c])
+    Fc = np.empty((base[0].size, 3, 3))
+    for a in range(3):
+        cols = []
+        for sgn in (1.0, -1.0):
+            x = [v + sgn * step if i == a else v for i, v in enumerate(base)]
+            x[2] = np.clip(x[2], -1 + 1e-9, 1 - 1e-9)
+            _, g1, g2, gr, _ = term_derivs(x[0], f1[c], x[1], f2[c], x[2])
+            cols.append(np.stack([g1, g2, gr], axis=1))
+        Fc[:, :, a] = (cols[0] - cols[1]) / (2 * step)
+    F[c] = (Fc + Fc.transpose(0, 2, 1)) / 2
+    return F
+
+
+def hessian(theta: np.ndarray, args: tuple, rows: np.ndarray) -> np.ndarray:
+    """Hessian of the composite log-likelihood in ``theta`` for the ``rows`` series (zeros elsewhere):
+    chain rule through ``u_i = (y_i - x_i' b) / s`` and ``r = tanh(alpha)^d`` with the per-pair
+    second derivatives of :func:`_second_derivs`."""
+    out = np.zeros((theta.shape[0], theta.shape[1], theta.shape[1]))
+    with np.errstate(all="ignore"):
+        V = args[0][rows]
+        st = _state(theta[rows], V, *(a[rows] for a in args[1:]))
+        S, T, k, s, u, rho, d = st["S"], st["T"], st["k"], st["s"], st["u"], st["rho"], st["d"]
+        F = _grid(st, _second_derivs(st), (3, 3))
+        u0, f0 = u[:, 0], st["first_f"]  # log f(y_0) sits in term 0: its second derivative in u1
+        sign = np.where(f0 < 0, -1.0, 1.0)
+        lam = _mills(-sign * u0)
+        F[:, 0, 0, 0] += np.where(st["valid"][:, 0], np.where(f0 == 0, -1.0, -lam * (-sign * u0 + lam)), 0.0)
+        _, G1, G2, GR, _ = _first_derivs(st)
+        dr = np.where(st["valid"], d * np.power(rho[:, None], d - 1) * (1 - rho * rho)[:, None], 0.0)
+        d2r = np.where(st["valid"], (d * (d - 1) * np.power(rho[:, None], d - 2) * (1 - rho * rho)[:, None]
+                                      - 2 * d * np.power(rho[:, None], d)) * (1 - rho * rho)[:, None], 0.0)
+        A = np.zeros((S, T - 1, 3, k + 2))  # gradients of (u1, u2, r) in theta
+        A[:, :, 0, :k], A[:, :, 0, k] = -V[:, :-1] / s[:, None, None], -u[:, :-1]
+        A[:, :, 1, :k], A[:, :, 1, k] = -V[:, 1:] / s[:, None, None], -u[:, 1:]
+        A[:, :, 2, k + 1] = dr
+        B = np.einsum("stab,stbn->stan", F, A).reshape(S, -1, k + 2)
+        H = A.reshape(S, -1, k + 2).transpose(0, 2, 1) @ B
+        cross = np.einsum("st,stk->sk", G1, V[:, :-1]) + np.einsum("st,stk->sk", G2, V[:, 1:])
+        H[:, :k, k] += cross / s[:, None]
+        H[:, k, :k] += cross / s[:, None]
+        H[:, k, k] += np.einsum("st,st->s", G1, u[:, :-1]) + np.einsum("st,st->s", G2, u[:, 1:])
+        H[:, k + 1, k + 1] += np.einsum("st,st->s", GR, d2r)
+    out[rows] = H
+    return out
+
+
+def hessian_numeric(theta, args, rows, step=1e-5):
+    """Central-difference Jacobian of the analytic gradient (symmetrised); a check of :func:`hessian`."""
     m = theta.shape[1]
     H = np.zeros((theta.shape[0], m, m))
     sub = tuple(a[rows] for a in args)
@@ -176,55 +279,73 @@ def _newton_dir(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     return -np.einsum("sij,sj->si", vec / ev[:, None, :], np.einsum("sji,sj->si", vec, g))
 
 
-def maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Newton iterations with step halving for every series; returns (theta, loglik, converged).
+def maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Newton iterations with step halving for every series; returns (theta, loglik, converged,
+    Hessian at the last Newton step, which is within ``TOL`` of ``theta``).
 
     Trial steps may overflow (rejected by the line search), so floating-point warnings are off."""
     with np.errstate(all="ignore"):
         return _maximise(theta, args, ok)
 
 
-def _maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    S = theta.shape[0]
+def _maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, ...]:
+    S, m = theta.shape
+    theta = theta.copy()
     conv = ~ok
+    H = np.tile(-np.eye(m), (S, 1, 1))
     ll, sc = pair_scores(theta, *args)
+    g = sc.sum(axis=1)
     amax = np.arctanh(RHO_MAX)
     for _ in range(MAX_ITER):
-        act = ~conv
-        if not act.any():
+        act = np.nonzero(~conv)[0]
+        if not act.size:
             break
-        g = sc.sum(axis=1)
-        step = np.zeros_like(theta)
-        step[act] = _newton_dir(_hessian(theta, args, act)[act], g[act])
-        t = np.ones(S)
-        for _ in range(30):
-            cand = theta + t[:, None] * step
+        sub = tuple(a[act] for a in args)  # converged series drop out of the work
+        th, ll_a = theta[act], ll[act]
+        H[act] = hessian(th, sub, np.ones(act.size, dtype=bool))
+        step = _newton_dir(H[act], g[act])
+        t = np.ones(act.size)
+        for _halving in range(30):
+            cand = th + t[:, None] * step
             cand[:, -1] = np.clip(cand[:, -1], -amax, amax)
-            ll_c = pair_scores(cand, *args)[0]
-            good = ~act | (np.isfinite(ll_c) & (ll_c >= ll - 1e-10 * (1 + np.abs(ll))))
+            ll_c, sc_c = pair_scores(cand, *sub)
+            good = np.isfinite(ll_c) & (ll_c >= ll_a - 1e-10 * (1 + np.abs(ll_a)))
             if good.all():
                 break
             t = np.where(good, t, t / 2)
-        new = theta + t[:, None] * step
-        new[:, -1] = np.clip(new[:, -1], -amax, amax)
-        moved = np.max(np.abs(new - theta), axis=1)
-        theta = np.where(act[:, None], new, theta)
-        ll, sc = pair_scores(theta, *args)
-        conv |= act & (moved < TOL * (1 + np.max(np.abs(theta), axis=1)))
-    return theta, ll, conv & ok
+        moved = np.max(np.abs(cand - th), axis=1)
+        theta[act], ll[act], g[act] = cand, ll_c, sc_c.sum(axis=1)
+        # a full Newton step this small leaves an error of its square: converged
+        conv[act] |= (t == 1) & (moved < TOL * (1 + np.max(np.abs(cand), axis=1)))
+    return theta, ll, conv & ok, H
 
 
-def start_values(p: Packed, flag: np.ndarray, Xs: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start at the iid Tobit fit (``censored.tobit``) with rho from its lag-1 residual correlation."""
-    f0 = tobit_mod.tobit(p, flag, "iid")
-    b0 = f0.beta * scale
-    sigma = np.where(np.isfinite(f0.extra["sigma"]) & (f0.extra["sigma"] > 0), f0.extra["sigma"], 1.0)
-    e = np.where(p.mask & (flag == 0), p.y - np.einsum("stk,sk->st", Xs, b0), np.nan)
-    both = ~np.isnan(e[:, 1:]) & ~np.isnan(e[:, :-1])
-    num = np.nansum(np.where(both, e[:, 1:] * e[:, :-1], 0.0), axis=1)
-    den = np.nansum(np.where(both, (e[:, 1:] ** 2 + e[:, :-1] ** 2) / 2, 0.0), axis=1)
+def start_values(p: Packed, flag: np.ndarray, Xs: np.ndarray, scale: np.ndarray,
+                 em_steps: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Start values: least squares with censored rows at their thresholds, then ``em_steps`` EM
+    steps of the iid Tobit model (censored rows replaced by their conditional means, e.g. Amemiya
+    1984), with rho from the lag-1 correlation of the residuals.  Returns (theta (S, k+2) on the
+    equilibrated scale, series with a full-rank design)."""
+    S, T, k = p.shape
+    w = p.mask.astype(float)
+    inv, ok, _ = safe_inverse(np.einsum("st,sti,stj->sij", w, Xs, Xs), p.n, k)
+    obs = p.mask & (flag == 0)
+    cen = p.mask & (flag != 0)
+    sign = np.where(flag < 0, -1.0, 1.0)
+    z = p.y
+    for i in range(em_steps + 1):
+        b0 = np.einsum("sij,sj->si", inv, np.einsum("st,sti,st->si", w, Xs, z))
+        mu = np.einsum("stk,sk->st", Xs, b0)
+        e = np.where(obs, p.y - mu, 0.0)
+        sigma = np.sqrt(np.maximum((e * e).sum(axis=1) / np.maximum(obs.sum(axis=1), 1), 1e-8))
+        if i < em_steps:  # E[y* | y* beyond c] = mu + sign s lambda(sign (mu - c) / s)
+            a = sign * (mu - p.y) / sigma[:, None]
+            z = np.where(cen, mu + sign * sigma[:, None] * _mills(np.clip(a, -30, 30)), p.y)
+    both = obs[:, 1:] & obs[:, :-1]
+    num = np.where(both, e[:, 1:] * e[:, :-1], 0.0).sum(axis=1)
+    den = np.where(both, (e[:, 1:] ** 2 + e[:, :-1] ** 2) / 2, 0.0).sum(axis=1)
     rho0 = np.clip(np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0), -0.9, 0.9)
-    return np.concatenate([b0, np.log(sigma)[:, None], np.arctanh(rho0)[:, None]], axis=1), f0.ok
+    return np.concatenate([b0, np.log(sigma)[:, None], np.arctanh(rho0)[:, None]], axis=1), ok
 
 
 def tobit_ar1(p: Packed, flag: np.ndarray) -> BatchFit:
@@ -240,8 +361,8 @@ def tobit_ar1(p: Packed, flag: np.ndarray) -> BatchFit:
     ok &= ok_x & (n_obs > k + 2) & np.all(np.isfinite(theta0), axis=1)
     theta0 = np.where(ok[:, None], theta0, 0.0)
     args = (Xs, p.y, flag, p.mask, p.t)
-    theta, ll, conv = maximise(theta0, args, ok)
-    H = -_hessian(theta, args, np.ones(S, dtype=bool))
+    theta, ll, conv, H = maximise(theta0, args, ok)
+    H = -H
     n = p.n.astype(float)
     df = n - k - 2
     Hinv, ok_h, _ = safe_inverse(H, np.full(S, T), k + 2)
