@@ -119,3 +119,19 @@ def test_upper_bound_holds_for_the_true_level_change_in_simulation():
     assert (b["kind"] == "bound").all()
     assert (b["bound"] >= true).all()
     assert b["bound"].mean() - true < 1.5  # informative: within 1.5 log-ranks of the truth here
+
+
+def test_upper_bound_when_the_post_period_is_at_number_one():
+    """Located pre-period (ranked ~150 or below the chart), then #1 on every post day but a few."""
+    rng = np.random.default_rng(4)
+    pre = noisy(rng, 5.0, [i for i in range(60) if i % 2])  # odd days ranked, even days below the chart
+    post = {i: 1 for i in range(60, 90)} | {85: 2, 86: 2}
+    frame = panel({"Ref": noisy(rng, 3.0, range(90)), "Signal": pre | post})
+    b = level_bounds(frame, T0, DEPTH, keys=["app_name"], pre_days=60, post_days=30)
+    s = b.filter(pl.col("app_name") == "Signal").row(0, named=True)
+    lims = [np.log(pre[i]) if i in pre else np.log(DEPTH + 0.5) for i in range(60)]
+    assert (s["kind"], s["side"]) == ("bound", "upper")
+    assert s["bound"] == pytest.approx(np.log(1.5) - np.mean(lims), abs=1e-12)
+    ff = fit_frame(frame, ITSSpec(T0, 60, 30, censored=True, chart_depth=DEPTH, errors="ar1"), ["app_name"])
+    row = ff.effects.filter(pl.col("app_name") == "Signal").row(0, named=True)
+    assert row["kind"] == "bound" and row["bound"] == pytest.approx(s["bound"])

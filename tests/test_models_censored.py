@@ -87,5 +87,5 @@ def test_series_almost_always_below_the_chart_is_not_estimable():
     ranked = dict(zip((3, 70, 71, 72, 73, 74, 75, 80), (199, 5, 4, 3, 3, 2, 2, 2), strict=True))
     frame = pl.DataFrame({"date": [start + timedelta(days=i) for i in range(81)],
                           "rank": [ranked.get(i) for i in range(81)]}, schema={"date": pl.Date, "rank": pl.Int64})
-    with pytest.raises(NotEstimable, match="with a rank"):
+    with pytest.raises(NotEstimable, match="with an uncensored rank"):
         fit_its(frame, ITSSpec(start + timedelta(days=60), 60, 30, censored=True, errors="iid"))

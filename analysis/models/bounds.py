@@ -35,8 +35,11 @@ first ``post_window`` days with a snapshot must all be ranked, else the series i
 would be valid and tighter by 0.0025 at depth 200, and ``log(depth)`` looser; (iii) the bound is on
 the realised change over those days (sampling noise is not added); (iv) symmetrically, an app at
 #1 on (almost) every pre-period day (left-censored at ``log(1.5)``) gets the lower bound
-``m_post - log(1.5)`` under the assumption that it would have stayed #1.  A series that fits
-neither case (e.g. a pre-period of gaps) is ``not_identified`` with the reason.
+``m_post - log(1.5)`` under the assumption that it would have stayed #1; (v) an app with a located
+pre-period that is at #1 on (almost) every post-period day (Signal in Germany) gets the upper bound
+``log(1.5) - mean pre-period lower limit`` (observed log-ranks, ``log(depth + 0.5)`` on censored
+days), assuming the counterfactual stays at the pre-period mean.  A series that fits no case (e.g.
+a pre-period of gaps) is ``not_identified`` with the reason.
 """
 
 from __future__ import annotations
@@ -87,6 +90,25 @@ def censoring_grid(series: pl.DataFrame, keys: Sequence[str], keydf: pl.DataFram
     return Y, cens & np.isnan(Y)
 
 
+def _ceiling_bound(pre, pre_flag, post, post_flag, upper, lower, transform, post_window, min_ranked_pre) -> dict:
+    """The pre-period is located, but the post period is (almost) all at the top (left-censored):
+    level change <= lower threshold - mean of the pre-period lower limits (observed values, the
+    upper threshold on censored days), assuming the counterfactual stays at the pre-period mean."""
+    n_post = int((~np.isnan(post) & (post_flag == 0)).sum())
+    days = np.nonzero(~np.isnan(post) | (post_flag != 0))[0][:post_window]
+    if (lower is None or n_post >= min_ranked_pre or days.size < post_window or (post_flag[days] >= 0).any()
+            or (pre_flag < 0).any()):
+        return {"kind": "estimate", "reason": None}
+    vals = np.log(pre) if transform == "log" else pre
+    lims = np.where(pre_flag > 0, upper, vals)
+    m_pre = float(np.mean(lims[(pre_flag > 0) | ~np.isnan(pre)]))
+    return {"kind": "bound", "side": "upper", "bound": lower - m_pre, "_days": days,
+            "reason": f"only {n_post} uncensored post-period values (< {min_ranked_pre}) and the first "
+                      f"{post_window} at the top: the level change is at most the top threshold ({lower:.4g}) "
+                      f"minus the mean pre-period lower limit ({m_pre:.4g}; censored days at {upper:.4g}), "
+                      "assuming the counterfactual stays at the pre-period mean (no trend)"}
+
+
 def bound_from_days(pre: np.ndarray, pre_flag: np.ndarray, post: np.ndarray, post_flag: np.ndarray, *,
                     upper: float, lower: float | None = None, transform: str = "log",
                     post_window: int = POST_WINDOW, min_ranked_pre: int = MIN_RANKED_PRE,
@@ -98,7 +120,7 @@ def bound_from_days(pre: np.ndarray, pre_flag: np.ndarray, post: np.ndarray, pos
     obs = ~np.isnan(pre) & (pre_flag == 0)
     n_rank, n_up, n_low = int(obs.sum()), int((pre_flag > 0).sum()), int((pre_flag < 0).sum())
     if n_rank >= min_ranked_pre:
-        return {"kind": "estimate", "reason": None}
+        return _ceiling_bound(pre, pre_flag, post, post_flag, upper, lower, transform, post_window, min_ranked_pre)
     if n_up == 0 and n_low == 0:
         return {"kind": "not_identified",
                 "reason": f"the pre-period has {n_rank} observed and no censored periods (gaps): "

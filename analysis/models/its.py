@@ -198,7 +198,7 @@ def unfit_reasons(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> dict[int, s
     pre = np.arange(T) < spec.pre_days
     in_fit = ~np.isnan(Y) | (flag != 0)
     n_pre, n_post = (in_fit & pre).sum(1), (in_fit & ~pre).sum(1)
-    ranked = ~np.isnan(Y)
+    ranked = ~np.isnan(Y) & (flag == 0)  # censored fits: rank 1 is censored too
     r_pre, r_post = (ranked & pre).sum(1), (ranked & ~pre).sum(1)
     reasons: dict[int, str] = {}
     for s in range(Y.shape[0]):
@@ -208,9 +208,9 @@ def unfit_reasons(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> dict[int, s
                           + ("days after the last ranked day (a store removal) are left out" if spec.censored else
                              "days without a rank are below the chart depth (censored) or after a store removal"))
         elif spec.censored and min(r_pre[s], r_post[s]) < MIN_RANKED_PER_SEGMENT:
-            reasons[s] = (f"only {r_pre[s]} pre-period and {r_post[s]} post-period days with a rank (need "
-                          f"{MIN_RANKED_PER_SEGMENT} in each): the censored model cannot locate a series that "
-                          "is almost always below the chart depth")
+            reasons[s] = (f"only {r_pre[s]} pre-period and {r_post[s]} post-period days with an uncensored rank "
+                          f"(need {MIN_RANKED_PER_SEGMENT} in each): the censored model cannot locate a series that "
+                          "is almost always below the chart depth or at #1")
         elif spec.transform == "log" and spec.family == "gaussian" and np.nanmin(Y[s], initial=np.inf) <= 0:
             reasons[s] = "log transform needs positive values"
     return reasons
