@@ -216,6 +216,16 @@ def unfit_reasons(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> dict[int, s
     return reasons
 
 
+def _covariate_gaps(Y: np.ndarray, flag: np.ndarray, covariates: dict[str, np.ndarray]):
+    """Days where a shared covariate is missing are left out of every series."""
+    gap = np.zeros(Y.shape[1], dtype=bool)
+    for v in covariates.values():
+        gap |= np.isnan(np.asarray(v, dtype=float))
+    Y = np.where(gap[None, :], np.nan, Y)
+    flag = np.where(gap[None, :], 0.0, flag)
+    return Y, flag, {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
+
+
 def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str = "rank",
               residuals: bool = True, covariates: dict[str, np.ndarray] | None = None,
               snapshots: pl.DataFrame | None = None) -> FrameFit:
@@ -237,12 +247,7 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
     days = window_days(spec)
     T = days.len()
     if covariates:
-        gap = np.zeros(T, dtype=bool)
-        for v in covariates.values():
-            gap |= np.isnan(np.asarray(v, dtype=float))
-        Y = np.where(gap[None, :], np.nan, Y)
-        flag = np.where(gap[None, :], 0.0, flag)
-        covariates = {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
+        Y, flag, covariates = _covariate_gaps(Y, flag, covariates)
     reasons = unfit_reasons(Y, flag, spec)
     fit_idx = np.array([s for s in range(Y.shape[0]) if s not in reasons], dtype=int)
     g = None
