@@ -233,9 +233,8 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
 
     ``covariates``: regressors on the window's days shared by all series (e.g. a control
     series); days where one is missing are left out.  ``residuals=False`` skips paths and
-    residual diagnostics (faster; for the robustness battery).  ``snapshots`` (chart key
-    columns, ``date``): the days each chart was recorded, when the frame cannot tell (see
-    :mod:`analysis.models.bounds`).
+    residual diagnostics (faster; for the robustness battery).  ``snapshots`` (chart keys,
+    ``date``): the days each chart was recorded, if the frame cannot tell (:mod:`.bounds`).
 
     Every effect row has ``kind`` = "estimate".  With ``spec.censored`` (and ``residuals``), a
     series that cannot be estimated is not dropped from ``effects``: it gets a ``level`` row of
