@@ -294,7 +294,7 @@ def maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray
 def _maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarray, ...]:
     S, m = theta.shape
     theta = theta.copy()
-    conv = ~ok
+    conv, failed = ~ok, np.zeros(S, dtype=bool)
     H = np.tile(-np.eye(m), (S, 1, 1))
     ll, sc = pair_scores(theta, *args)
     g = sc.sum(axis=1)
@@ -305,7 +305,14 @@ def _maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarra
             break
         sub = tuple(a[act] for a in args)  # converged series drop out of the work
         th, ll_a = theta[act], ll[act]
-        H[act] = hessian(th, sub, np.ones(act.size, dtype=bool))
+        Ha = hessian(th, sub, np.ones(act.size, dtype=bool))
+        bad = ~np.isfinite(Ha).all(axis=(1, 2)) | ~np.isfinite(g[act]).all(axis=1)
+        if bad.any():  # a numerically broken series stops here, reported as not converged
+            failed[act[bad]], conv[act[bad]] = True, True
+            act, sub, th, ll_a, Ha = act[~bad], tuple(a[~bad] for a in sub), th[~bad], ll_a[~bad], Ha[~bad]
+            if not act.size:
+                break
+        H[act] = Ha
         step = _newton_dir(H[act], g[act])
         t = np.ones(act.size)
         for _halving in range(30):
@@ -316,11 +323,14 @@ def _maximise(theta: np.ndarray, args: tuple, ok: np.ndarray) -> tuple[np.ndarra
             if good.all():
                 break
             t = np.where(good, t, t / 2)
+        if not good.all():  # no ascent found: keep the last point, report as not converged
+            cand[~good], ll_c[~good] = th[~good], ll_a[~good]
+            failed[act[~good]], conv[act[~good]] = True, True
         moved = np.max(np.abs(cand - th), axis=1)
         theta[act], ll[act], g[act] = cand, ll_c, sc_c.sum(axis=1)
         # a full Newton step this small leaves an error of its square: converged
         conv[act] |= (t == 1) & (moved < TOL * (1 + np.max(np.abs(cand), axis=1)))
-    return theta, ll, conv & ok, H
+    return theta, ll, conv & ok & ~failed, H
 
 
 def start_values(p: Packed, flag: np.ndarray, Xs: np.ndarray, scale: np.ndarray,
@@ -365,7 +375,9 @@ def tobit_ar1(p: Packed, flag: np.ndarray) -> BatchFit:
     theta0 = np.where(ok[:, None], theta0, 0.0)
     args = (Xs, p.y, flag, p.mask, p.t)
     theta, ll, conv, H = maximise(theta0, args, ok)
-    H = -H
+    finite = np.isfinite(H).all(axis=(1, 2)) & np.isfinite(theta).all(axis=1)
+    H = np.where(finite[:, None, None], -H, np.eye(k + 2))
+    conv &= finite
     n = p.n.astype(float)
     df = n - k - 2
     Hinv, ok_h, _ = safe_inverse(H, np.full(S, T), k + 2)

@@ -412,7 +412,7 @@ def headline_estimates(version_dir: Path) -> list[dict]:
     return [
         {"series": f"{r['app_name']} {r['country'].upper()}", "estimate": round(r["estimate"], 4),
          "ci_low": round(r["ci_low"], 4), "ci_high": round(r["ci_high"], 4)}
-        for r in df.iter_rows(named=True)
+        for r in df.iter_rows(named=True) if r["estimate"] is not None  # bounds have no point estimate
     ]
 
 
