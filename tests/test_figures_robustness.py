@@ -47,5 +47,5 @@ def test_model_card_states_the_declared_error_model():
 def test_truth_coverage_skips_error_models_the_spec_does_not_allow(demo):
     panel = demo.panel.filter(pl.col("store") == "ios", pl.col("app_name") == "Discord")
     tc = truth_coverage(panel, demo.effects, SPEC.with_(errors="hac", censored=True), "ios")
-    assert tc["errors"].to_list() == ["iid", "hac"]
-    assert tc["replicates"].to_list() == [6, 6]  # Discord has no true event: the target is 0
+    assert tc["errors"].to_list() == ["iid", "hac", "ar1"]  # ar1-reml is not available with censoring
+    assert tc["replicates"].to_list() == [6, 6, 6]  # Discord has no true event: the target is 0

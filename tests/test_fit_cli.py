@@ -51,7 +51,8 @@ def test_json_contract_with_groups_and_ratios(daily, capsys):
     f = fits[2]
     assert (f["n_pre"], f["n_post"]) == (60, 30)
     assert set(f["effects"]) == {"level", "slope"}
-    assert set(f["effects"]["level"]) == {"estimate", "se", "ci_low", "ci_high", "p_value", "ratio", "ratio_ci_low", "ratio_ci_high"}
+    assert set(f["effects"]["level"]) == {"kind", "estimate", "se", "ci_low", "ci_high", "p_value", "ratio", "ratio_ci_low",
+                                          "ratio_ci_high"}
     assert f["model"]["errors"] == "ar1" and f["model"]["frequency"] == "daily"
     assert {"durbin_watson", "ljung_box_p", "residual_acf1", "warnings"} <= set(f["diagnostics"])
     assert abs(f["effects"]["level"]["estimate"] + 1.0) < 0.2 and f["effects"]["level"]["p_value"] < 1e-6

@@ -62,7 +62,7 @@ def test_ar2_errors_run_through_sarimax():
 
 
 @pytest.mark.parametrize(("kw", "phrase"), [
-    ({"errors": "ar1", "censored": True}, "censored models support"),
+    ({"errors": "ar2", "censored": True}, "censored models support"),
     ({"family": "poisson"}, "log link already"),
     ({"errors": "ma1"}, "errors must be one of"),
     ({"impact": "ramp"}, "impact must be one of"),

@@ -5,14 +5,15 @@
       [--family gaussian|poisson|quasipoisson|negbin] [--exposure COL]
       [--errors iid|hac|ar1] [--seasonality none|dow|fourier:PERIOD:K]
       [--impact step|step+slope|pulse|decay:HALF_LIFE] [--alpha 0.05] [--json]
-      [--contrast COL=TREATED:C1[,C2...]] [--pool]
+      [--contrast COL=TREATED:C1[,C2...]] [--pool] [--censored-above DEPTH]
 
 Dates must be regular: daily, weekly or monthly (same day of the month), gaps allowed (missing
 periods are missing, not zero).  Periods are rows: PERIOD of ``fourier`` and HALF_LIFE of
 ``decay`` count rows of the series.  The post period starts at the first row on or after the
 intervention date.  ``--by`` fits each group separately (all groups in one batched pass).
-Empty outcome cells are missing values.  Bad arguments or data stop with a message naming the
-file, column and row, and exit code 2.  ``--contrast`` and ``--pool``: see
+Empty outcome cells are missing values (with ``--censored-above DEPTH``: censored above DEPTH;
+absent dates stay gaps; see ``fit_censoring.py``).  Bad arguments or data stop with a message naming
+the file, column and row, and exit code 2.  ``--contrast`` and ``--pool``: see
 :mod:`analysis.cli.fit_designs`.
 """
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_designs, fitcheck
+from analysis.cli import fit_censoring, fit_designs, fitcheck
 from analysis.errors import DataError, InputError
 from analysis.models import engine
 from analysis.models.design import Impact, Seasonality, build_design
@@ -92,6 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--pool", action="store_true",
                    help="add random-effects (REML) pooled estimates of each term across the fitted groups")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fit_censoring.add_argument(f)
     f.set_defaults(func=run)
 
 
@@ -201,7 +203,8 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
     fitcheck.check_columns(df, args.date_col, args.outcome, by, args.exposure, src)
     try:
         model = engine.ModelSpec(impact=args.impact, seasonality=args.seasonality, errors=args.errors,
-                                 family=args.family, transform=args.transform, alpha=args.alpha)
+                                 family=args.family, transform=args.transform, alpha=args.alpha,
+                                 censored=args.censored_above is not None and args.family == "gaussian")
     except ValueError as exc:
         raise InputError(str(exc)) from None
     df = df.with_row_index(ROW, offset=1)
@@ -212,6 +215,7 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
     y = pl.col(args.outcome)
     if args.transform == "log":
         _fail_first(df, y.is_not_null() & (y <= 0), "log transform needs positive values", src, args.outcome)
+    fit_censoring.check(args, df, src, ROW)
     if args.family != "gaussian":
         _fail_first(df, y.is_not_null() & ((y < 0) | (y != y.round(0))),
                     f"family {args.family} needs non-negative whole counts", src, args.outcome)
@@ -259,8 +263,7 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
     gi = (df.join(groups.with_row_index("_gi"), on=by, how="left")["_gi"].to_numpy() if by
           else np.zeros(df.height, dtype=int))
     ti = tt.astype(int)
-    Y = np.full((S, T), np.nan)
-    Y[gi, ti] = df[args.outcome].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    Y, flag = fit_censoring.outcome_grid(df[args.outcome], gi, ti, (S, T), args.censored_above)
     off = None
     if args.exposure:
         off = np.full((S, T), np.nan)
@@ -286,7 +289,7 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
                           [d.isoformat() for d in interventions], None)
     fitcheck.check_rank(design.X, list(design.names), y, groups, by, int(cut[0]))
     g = engine.fit_grid(y, np.arange(T, dtype=float), cut, model, labels=[d.isoformat() for d in interventions],
-                        weekday=weekday, offset=off)
+                        weekday=weekday, offset=off, flag=flag)
     eff = engine.effects_frame(g, list(g.design.effect_terms))
     diag = engine.diagnostics_frame(g)
     reasons = engine.skipped_reasons(g)
@@ -294,17 +297,23 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
                   "frequency": freq, "description": model.describe_errors(),
                   "impact_description": model.impact_obj.describe(), "terms": list(g.design.names)}
     del model_info["censored"]
+    if args.censored_above is not None:
+        model_info["censored_above"] = args.censored_above
+    bounds = fit_censoring.bound_groups(Y, flag, cut[0], model, args.censored_above)
     fits = []
     for s in range(S):
         group = {c: _clean(groups[c][s]) for c in by}
         entry: dict = {"group": group, "n_pre": int(g.n_pre[s]), "n_post": int(g.n_post[s]), "model": model_info}
         if g.n_pre[s] == 0 or g.n_post[s] == 0:
             reasons[s] = f"no rows {'before' if g.n_pre[s] == 0 else 'on or after'} the intervention"
-        if s in reasons:
+        if s in bounds:
+            entry |= fit_censoring.bound_entry(bounds[s])
+        elif s in reasons:
             entry |= {"effects": {}, "diagnostics": {}, "error": reasons[s]}
         else:
             rows = eff.filter(pl.col("series") == s).drop("series")
-            entry["effects"] = {r.pop("term"): {k: _clean(v) for k, v in r.items()} for r in rows.to_dicts()}
+            entry["effects"] = {r.pop("term"): {"kind": "estimate", **{k: _clean(v) for k, v in r.items()}}
+                                for r in rows.to_dicts()}
             d = diag.filter(pl.col("series") == s).drop("series").row(0, named=True)
             warn = d.pop("warnings")
             entry["diagnostics"] = {k: _clean(v) for k, v in d.items()} | {"warnings": warn.split("; ") if warn else []}
@@ -344,12 +353,17 @@ def format_table(fits: list[dict], alpha: float) -> str:
         head = f"   {'term':<18}{'estimate':>11}{'se':>10}   {level + ' CI':<22}{'p':>8}"
         out.append(head + (f"   ratio [{level} CI]" if ratio else ""))
         for term, e in f["effects"].items():
+            if e.get("kind") == "bound":
+                out.append(fit_censoring.bound_line(term, e))
+                continue
             line = (f"   {term:<18}{_fmt(e['estimate']):>11}{_fmt(e['se']):>10}   "
                     f"{'[' + _fmt(e['ci_low']) + ', ' + _fmt(e['ci_high']) + ']':<22}{_fmt(e['p_value'], True):>8}")
             if "ratio" in e:
                 line += f"   {_fmt(e['ratio'])} [{_fmt(e['ratio_ci_low'])}, {_fmt(e['ratio_ci_high'])}]"
             out.append(line)
         d = f["diagnostics"]
+        if not d:
+            continue
         parts = [f"Durbin-Watson {_fmt(d.get('durbin_watson'))}",
                  f"Ljung-Box p {_fmt(d.get('ljung_box_p'), True)} (lag {d.get('ljung_box_lag')})",
                  f"lag-1 ACF {_fmt(d.get('residual_acf1'))}"]

@@ -23,6 +23,12 @@ def _count(diag: pl.DataFrame, expr: pl.Expr) -> int:
     return int(diag.select(expr.sum()).item()) if diag.height else 0
 
 
+def _censoring_note(spec) -> str:
+    model = "AR(1) censored composite likelihood" if spec.errors == "ar1" else "Tobit-type likelihood"
+    return (f"days below rank {spec.chart_depth} are right-censored and rank 1 left-censored, days without a "
+            f"chart snapshot are gaps ({model}); a series below the chart all pre-period gets a bound, not an estimate")
+
+
 def checklist_card(spec: ITSSpec, diagnostics: pl.DataFrame, events: pl.DataFrame | None = None,
                    confounder_days: int = 3, control_check: pl.DataFrame | None = None,
                    n_skipped: int = 0) -> pl.DataFrame:
@@ -69,9 +75,7 @@ def checklist_card(spec: ITSSpec, diagnostics: pl.DataFrame, events: pl.DataFram
                      f"{over} of {n} series have Pearson dispersion > {OVERDISPERSION}; "
                      + ("handled by the model" if handled else "Poisson intervals are too narrow")))
     if spec.censored:
-        rows.append(("chart-depth censoring", "ok",
-                     f"days below rank {spec.chart_depth} are right-censored and rank 1 left-censored "
-                     "(Tobit-type likelihood)"))
+        rows.append(("chart-depth censoring", "ok", _censoring_note(spec)))
     else:
         cov = _count(diagnostics, (pl.col("n") < spec.pre_days + spec.post_days)) if n else 0
         rows.append(("chart-depth censoring", "warn" if cov else "ok",

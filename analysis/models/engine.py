@@ -16,7 +16,8 @@ Errors and families:
 ``arP``         P = 2..9: regression with AR(P) errors by statsmodels SARIMAX (one series at a
                 time), observed-information covariance, normal reference
 ``poisson``...  log-link count models (``glm.py``), ``iid`` or ``hac`` only
-``censored``    Tobit-type likelihood (``censored.py``), ``iid`` or ``hac`` only
+``censored``    Tobit-type likelihood (``censored.py``) with ``iid`` or ``hac`` errors, or with
+                AR(1) errors (``ar1``) by pairwise composite likelihood (``censored_ar1.py``)
 ==============  ===========================================================================
 """
 
@@ -31,7 +32,7 @@ import polars as pl
 from scipy import stats
 
 from analysis.models import ar as ar_mod
-from analysis.models import batched, censored, diagnostics, glm
+from analysis.models import batched, censored, censored_ar1, diagnostics, glm
 from analysis.models.design import Design, Impact, Seasonality, build_design
 
 TRANSFORMS = ("log", "none")
@@ -81,8 +82,8 @@ class ModelSpec:
                 raise ValueError(f"family {self.family!r} supports errors 'iid' or 'hac', not {self.errors!r}")
             if self.censored:
                 raise ValueError("censoring is modelled for the gaussian family only")
-        if self.censored and self.errors not in ("iid", "hac"):
-            raise ValueError(f"censored models support errors 'iid' or 'hac', not {self.errors!r}")
+        if self.censored and self.errors not in ("iid", "hac", "ar1"):
+            raise ValueError(f"censored models support errors 'iid', 'hac' or 'ar1', not {self.errors!r}")
         if self.hac_maxlags is not None and self.hac_maxlags < 0:
             raise ValueError("hac_maxlags must be >= 0")
 
@@ -104,6 +105,9 @@ class ModelSpec:
             base = {"poisson": "Poisson (log link)", "quasipoisson": "quasi-Poisson (log link, Pearson dispersion)",
                     "negbin": "negative binomial NB2 (log link, alpha by ML)"}[self.family]
             return base + ("; Newey-West HAC sandwich" if self.errors == "hac" else "; model-based covariance")
+        if self.censored and self.errors == "ar1":
+            return ("censored likelihood with AR(1) errors (pairwise composite conditional likelihood), "
+                    "covariance from the composite information, t reference")
         if self.censored:
             return ("censored (Tobit-type) likelihood; " + (
                 "Newey-West sandwich of the score contributions" if self.errors == "hac"
@@ -232,7 +236,8 @@ def fit_grid(
         f = glm.glm(p, model.family, model.errors, p.aux.get("offset"), model.hac_maxlags)
     elif model.censored:
         fl = p.aux.get("flag", np.zeros_like(p.y))
-        f = censored.tobit(p, fl, model.errors, model.hac_maxlags)
+        f = (censored_ar1.tobit_ar1(p, fl) if model.errors == "ar1"
+             else censored.tobit(p, fl, model.errors, model.hac_maxlags))
     elif order == 1:
         f = ar_mod.ar1(p, residuals=residuals, method="reml" if model.errors == "ar1-reml" else "ml")
     elif order is not None:

@@ -16,9 +16,13 @@ With ``transform="log"`` the outcome is log(rank): ``exp(b2)`` is the ratio of r
 without the intervention (below 1 = the app climbed the chart).
 
 Days without a rank: by default left out (not imputed) and reported as coverage.  With
-``censored=True`` they are right-censored at ``log(chart_depth + 0.5)`` (the app was below the
-chart) up to the series' last ranked day (later days: removed from the store, left out), and
-rank 1 is left-censored at ``log(1.5)``; a Tobit-type likelihood then uses them.
+``censored=True`` a day on which the chart was recorded but the app was not in it is
+right-censored at ``log(chart_depth + 0.5)`` (the app was below the chart) up to the series' last
+ranked day (later days: removed from the store, left out), days with no chart snapshot are gaps
+(never censored; rules in ``bounds.py``), and rank 1 is left-censored at ``log(1.5)``; a
+Tobit-type likelihood (``errors="iid"/"hac"``) or the censored AR(1) composite likelihood
+(``errors="ar1"``, ``censored_ar1.py``) then uses them.  A series whose pre-period is (almost)
+all below the chart gets a bound on its level change instead of an estimate (``bounds.py``).
 
 All series of a frame are fitted together by the batched engine (``engine.py``).
 """
@@ -36,6 +40,7 @@ import polars as pl
 from analysis.errors import NotEstimable
 from analysis.models import engine
 from analysis.models.batched import newey_west_lags
+from analysis.models.bounds import censoring_grid, level_bounds
 from analysis.models.design import Impact, Seasonality, build_design
 
 TRANSFORMS = engine.TRANSFORMS
@@ -150,31 +155,29 @@ def design(dates: pl.Series, spec: ITSSpec) -> tuple[np.ndarray, list[str]]:
     return des.X, list(des.names)
 
 
-def grid_matrix(series: pl.DataFrame, keys: Sequence[str], spec: ITSSpec, value: str
-                ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def grid_matrix(series: pl.DataFrame, keys: Sequence[str], spec: ITSSpec, value: str,
+                snapshots: pl.DataFrame | None = None) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Raw values of every series on the window's days: (keys with ``series`` index, values (S, T)
-    with NaN where there is no row, censoring flags (S, T))."""
+    with NaN where there is no rank, censoring flags (S, T)).
+
+    With ``spec.censored``, a day without a rank is right-censored only if the chart was recorded
+    that day (rules in :mod:`analysis.models.bounds`); days with no snapshot and days after the
+    series' last ranked day (a store removal) are gaps; rank 1 is left-censored."""
     keys = list(keys)
-    days = window_days(spec)
-    T = days.len()
+    T = window_days(spec).len()
     if keys:
         keydf = series.select(keys).unique().sort(keys).with_row_index("series")
     else:
         keydf = pl.DataFrame({"series": [0]}, schema={"series": pl.UInt32})
-    S = keydf.height
     last = (series.filter(pl.col(value).is_not_null()).group_by(keys).agg(pl.col("date").max().alias("_last"))
             if keys else pl.DataFrame({"_last": [series.filter(pl.col(value).is_not_null())["date"].max()]}))
-    win = series.filter(pl.col("date").is_between(spec.start, spec.end), pl.col(value).is_not_null())
-    win = win.join(keydf, on=keys, how="inner") if keys else win.with_columns(pl.lit(0, pl.UInt32).alias("series"))
-    win = win.with_columns((pl.col("date") - pl.lit(spec.start)).dt.total_days().alias("_t"))
-    Y = np.full((S, T), np.nan)
-    Y[win["series"].to_numpy(), win["_t"].to_numpy()] = win[value].cast(pl.Float64).to_numpy()
+    Y, cens = censoring_grid(series, keys, keydf, value, spec.start, T, snapshots)
     lastd = (keydf.join(last, on=keys, how="left") if keys else keydf.with_columns(last["_last"]))["_last"]
     last_t = np.array([(d - spec.start).days if d is not None else -1 for d in lastd.to_list()], dtype=float)
-    flag = np.zeros((S, T))
+    flag = np.zeros((Y.shape[0], T))
     if spec.censored:
         tt = np.arange(T)[None, :]
-        flag = np.where(np.isnan(Y) & (tt <= last_t[:, None]), 1.0, 0.0)
+        flag = np.where(cens & (tt <= last_t[:, None]), 1.0, 0.0)
         flag = np.where(Y == 1, -1.0, flag)
     return keydf, Y, flag
 
@@ -189,29 +192,13 @@ def _model_scale(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> np.ndarray:
     return y
 
 
-def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str = "rank",
-              residuals: bool = True, covariates: dict[str, np.ndarray] | None = None) -> FrameFit:
-    """Fit every series (distinct ``keys``) of ``series`` in one batch; see :func:`fit_its`.
-
-    ``covariates``: regressors on the window's days shared by all series (e.g. a control
-    series); days where one is missing are left out.  ``residuals=False`` skips paths and
-    residual diagnostics (faster; for the robustness battery).
-    """
-    keys = list(keys)
-    keydf, Y, flag = grid_matrix(series, keys, spec, value)
-    days = window_days(spec)
-    T = days.len()
-    if covariates:
-        gap = np.zeros(T, dtype=bool)
-        for v in covariates.values():
-            gap |= np.isnan(np.asarray(v, dtype=float))
-        Y = np.where(gap[None, :], np.nan, Y)
-        flag = np.where(gap[None, :], 0.0, flag)
-        covariates = {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
+def unfit_reasons(Y: np.ndarray, flag: np.ndarray, spec: ITSSpec) -> dict[int, str]:
+    """Series (row of ``Y``) that cannot be fitted before any model runs, with the reason."""
+    T = Y.shape[1]
     pre = np.arange(T) < spec.pre_days
     in_fit = ~np.isnan(Y) | (flag != 0)
     n_pre, n_post = (in_fit & pre).sum(1), (in_fit & ~pre).sum(1)
-    ranked = ~np.isnan(Y)
+    ranked = ~np.isnan(Y) & (flag == 0)  # censored fits: rank 1 is censored too
     r_pre, r_post = (ranked & pre).sum(1), (ranked & ~pre).sum(1)
     reasons: dict[int, str] = {}
     for s in range(Y.shape[0]):
@@ -221,11 +208,46 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
                           + ("days after the last ranked day (a store removal) are left out" if spec.censored else
                              "days without a rank are below the chart depth (censored) or after a store removal"))
         elif spec.censored and min(r_pre[s], r_post[s]) < MIN_RANKED_PER_SEGMENT:
-            reasons[s] = (f"only {r_pre[s]} pre-period and {r_post[s]} post-period days with a rank (need "
-                          f"{MIN_RANKED_PER_SEGMENT} in each): the censored model cannot locate a series that "
-                          "is almost always below the chart depth")
+            reasons[s] = (f"only {r_pre[s]} pre-period and {r_post[s]} post-period days with an uncensored rank "
+                          f"(need {MIN_RANKED_PER_SEGMENT} in each): the censored model cannot locate a series that "
+                          "is almost always below the chart depth or at #1")
         elif spec.transform == "log" and spec.family == "gaussian" and np.nanmin(Y[s], initial=np.inf) <= 0:
             reasons[s] = "log transform needs positive values"
+    return reasons
+
+
+def _covariate_gaps(Y: np.ndarray, flag: np.ndarray, covariates: dict[str, np.ndarray]):
+    """Days where a shared covariate is missing are left out of every series."""
+    gap = np.zeros(Y.shape[1], dtype=bool)
+    for v in covariates.values():
+        gap |= np.isnan(np.asarray(v, dtype=float))
+    Y = np.where(gap[None, :], np.nan, Y)
+    flag = np.where(gap[None, :], 0.0, flag)
+    return Y, flag, {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
+
+
+def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str = "rank",
+              residuals: bool = True, covariates: dict[str, np.ndarray] | None = None,
+              snapshots: pl.DataFrame | None = None) -> FrameFit:
+    """Fit every series (distinct ``keys``) of ``series`` in one batch; see :func:`fit_its`.
+
+    ``covariates``: regressors on the window's days shared by all series (e.g. a control
+    series); days where one is missing are left out.  ``residuals=False`` skips paths and
+    residual diagnostics (faster; for the robustness battery).  ``snapshots`` (chart keys,
+    ``date``): the days each chart was recorded, if the frame cannot tell (:mod:`.bounds`).
+
+    Every effect row has ``kind`` = "estimate".  With ``spec.censored`` (and ``residuals``), a
+    series that cannot be estimated is not dropped from ``effects``: it gets a ``level`` row of
+    kind "bound" (side, bound, reason; :func:`analysis.models.bounds.level_bounds`) or
+    "not_identified" (reason), and stays listed in ``skipped``.
+    """
+    keys = list(keys)
+    keydf, Y, flag = grid_matrix(series, keys, spec, value, snapshots)
+    days = window_days(spec)
+    T = days.len()
+    if covariates:
+        Y, flag, covariates = _covariate_gaps(Y, flag, covariates)
+    reasons = unfit_reasons(Y, flag, spec)
     fit_idx = np.array([s for s in range(Y.shape[0]) if s not in reasons], dtype=int)
     g = None
     effects = paths = diags = None
@@ -247,7 +269,7 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
                   .join(keydf.with_columns(pl.col("series").cast(pl.Int64)), on="series"))
             return df.select(*keys, *[c for c in df.columns if c not in keys and c != "series"], "series")
 
-        effects = tag(engine.effects_frame(g))
+        effects = tag(engine.effects_frame(g)).with_columns(pl.lit("estimate").alias("kind"))
         base = (engine.diagnostics_frame(g) if residuals else
                 engine.counts_frame(g))
         diags = base.with_columns(
@@ -268,13 +290,33 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
                                        "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
                                        **({"ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
                                           if spec.model.log_scale else {}),
-                                       "series": pl.Int64})
-        if spec.model.log_scale:  # same ratio columns as a fit on the log scale
-            effects = effects.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("ratio", "ratio_ci_low", "ratio_ci_high"))
+                                       "kind": pl.String, "series": pl.Int64})
         diags = pl.DataFrame(schema={**empty_keys, "loglik": pl.Float64, "series": pl.Int64})
     if paths is None:
         paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date, "series": pl.Int64})
+    if spec.censored and residuals and reasons:
+        effects = pl.concat([effects, identification_rows(series, spec, keys, value, keydf, reasons, snapshots)],
+                            how="diagonal_relaxed")
     return FrameFit(spec, keydf, g, effects, paths, diags, skipped)
+
+
+def identification_rows(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str,
+                        keydf: pl.DataFrame, reasons: dict[int, str],
+                        snapshots: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Bound or not-identified ``level`` rows for the series in ``reasons`` (not estimated)."""
+    keys = list(keys)
+    b = level_bounds(series, spec.intervention,
+                     spec.chart_depth, keys=keys, value=value, pre_days=spec.pre_days, post_days=spec.post_days,
+                     min_ranked_pre=MIN_RANKED_PER_SEGMENT, snapshots=snapshots)
+    idx = keydf.with_columns(pl.col("series").cast(pl.Int64))
+    b = (b.join(idx, on=keys, how="inner") if keys else b.with_columns(pl.lit(0, pl.Int64).alias("series")))
+    why = pl.DataFrame({"series": list(reasons), "_why": list(reasons.values())},
+                       schema={"series": pl.Int64, "_why": pl.String})
+    b = b.join(why, on="series", how="inner").with_columns(
+        pl.when(pl.col("kind") == "estimate").then(pl.lit("not_identified")).otherwise("kind").alias("kind"),
+        pl.when(pl.col("kind") == "estimate").then("_why").otherwise("reason").alias("reason"),
+    ).drop("_why")
+    return b.sort("series")
 
 
 def fit_its(series: pl.DataFrame, spec: ITSSpec, value: str = "rank") -> ITSResult:

@@ -57,7 +57,8 @@ def truth_coverage(series: pl.DataFrame, truth: pl.DataFrame, spec, store: str,
     """On synthetic data with known effects: per error model, the share of level intervals that
     cover the true effect (series whose target is a single true event at the date, or none),
     the median absolute error and the share of fits with autocorrelated residuals.  Error
-    models that the spec does not allow (AR errors with censoring or counts) are left out."""
+    models that the spec does not allow (AR errors other than ar1 with censoring, AR errors with counts)
+    are left out."""
     from analysis.models.panel import attach_truth, fit_panel
 
     rows = []
@@ -65,7 +66,7 @@ def truth_coverage(series: pl.DataFrame, truth: pl.DataFrame, spec, store: str,
         try:
             s = spec.with_(errors=err)
         except ValueError:
-            continue  # not available with this spec (e.g. AR(1) errors with censoring)
+            continue  # not available with this spec (e.g. AR(1)-REML errors with censoring)
         fit = fit_panel(series, s)
         eff = attach_truth(fit.effects, truth, s, store).filter(
             pl.col("true_value").is_not_null(), pl.col("term") == "level")
