@@ -43,7 +43,7 @@ from analysis.report.answer_section import (
     latest_answer,
     load_answer_section,
 )
-from analysis.report.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
+from analysis.report.execute import _locate_failure, _progress, share_study_fit  # noqa: F401  (re-exported for tests)
 from analysis.report.execute import execute_notebooks as _execute
 from analysis.report.preflight import Preflight, preflight
 
@@ -253,6 +253,9 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     (build / "inputs").mkdir()
     for name, blob in data.inputs.items():
         inside(build / "inputs", name, "input file name").write_bytes(blob)
+    why = share_study_fit(data, checked.params, build)
+    if why:
+        _progress(f"note: the study fit is left to the notebooks ({why})")
     results, failure = _execute(build, checked.params, cell_timeout)
     if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
         from analysis.data.wiki_studies import write_views_table
