@@ -123,10 +123,10 @@ def test_events_table_gets_first_affected_snapshots_with_local_time_and_utc_day(
 
 
 def test_events_loader_validates_an_optional_local_time(tmp_path):
-    from analysis.config import EVENTS_FILE
-
     import csv
     import io
+
+    from analysis.config import EVENTS_FILE
 
     rows = list(csv.DictReader(io.StringIO(EVENTS_FILE.read_text())))
     assert "local_time" in rows[0]  # the registry pins clock times where they are known

@@ -24,6 +24,7 @@ from analysis.report.answer import (
     answer_paragraphs,
     answer_table,
     headline_from_answer,
+    merged_note,
     read_answer,
     truth_coverage,
 )
@@ -69,7 +70,10 @@ def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, sy
         out.table("truth_coverage", truth_coverage(answer),
                   f"Share of the answer's {round(level * 100)}% intervals covering the known truth (non-zero truths)")
     out.table("exponent_check", check.table, "Implied rank-downloads exponents from press-reported figures")
-    out.table("answer_notes", pl.DataFrame({"note": ["downloads_exponent_check"], "text": [check.sentence]}),
+    merged = merged_note(answer, events)
+    notes = {"merged_events": merged} if merged else {}
+    notes["downloads_exponent_check"] = check.sentence
+    out.table("answer_notes", pl.DataFrame({"note": list(notes), "text": list(notes.values())}),
               "Notes stated with the answer")
     return answer
 
