@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from analysis import params as params_mod
-from analysis.config import NOTEBOOKS, ROOT, reports_dir
+from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
 from analysis.data.slug import inside
 from analysis.data.studies import sha256
 from analysis.errors import InputError
@@ -53,7 +53,7 @@ RUN_KERNEL_NAME = "exodus-run"
 PACKAGES = ("polars", "altair", "statsmodels", "papermill", "numpy", "scipy", "pandas",
             "vl-convert-python", "nbconvert", "ipykernel", "pyarrow")
 RUN_ENV = {
-    "EXODUS_RUN": "1",
+    RUN_FLAG: "1",
     "PYTHONHASHSEED": "0",
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
