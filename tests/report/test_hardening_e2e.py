@@ -19,7 +19,7 @@ from analysis.report import run as runner
 from analysis.report.verify import verify_version
 
 pytestmark = pytest.mark.slow
-from test_browser import browser  # noqa: E402, F401  (the headless Chromium fixture)
+from tests.report.test_browser import browser  # noqa: E402, F401  (the headless Chromium fixture)
 
 HOSTILE = ["a/../../../../outside/x", "../victim/figures/02_its-its-signal", "<!--<script>", "</script><b>x</b>"]
 ANCHOR = "Anchor"

@@ -8,7 +8,6 @@ import re
 
 import polars as pl
 import pytest
-from answer_fixtures import effects, row, truth
 from polars.testing import assert_frame_equal
 
 from analysis.data.events import load_events
@@ -25,6 +24,7 @@ from analysis.report.answer import (
 )
 from analysis.report.outputs import write_table
 from analysis.report.sentences import fmt
+from tests.answer_fixtures import effects, row, truth
 
 A = (0.8, 1.1)
 NUM = r"([\d.,]+)"

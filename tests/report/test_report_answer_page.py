@@ -7,7 +7,6 @@ import math
 
 import polars as pl
 import pytest
-from answer_fixtures import SCHEMA, effects, row, truth
 
 from analysis.data.events import load_events
 from analysis.report import html as pages
@@ -21,6 +20,7 @@ from analysis.report.answer_section import (
 )
 from analysis.report.outputs import Outputs
 from analysis.report.sentences import fmt
+from tests.answer_fixtures import SCHEMA, effects, row, truth
 
 EVIL = "<script>alert(1)</script>"
 
