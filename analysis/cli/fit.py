@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from analysis.cli import fit_censoring, fit_designs, fitcheck
+from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models import engine
 from analysis.models.design import Impact, Seasonality, build_design
@@ -102,28 +103,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def read_table(path: Path) -> pl.DataFrame:
     """Read CSV (all columns as text, cast later with row-level errors) or parquet."""
-    src = str(path)
-    if not path.is_file():
-        raise DataError("file not found", file=src)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            return pl.read_parquet(path)
-        except Exception as exc:
-            raise DataError(f"cannot be read as parquet: {exc}", file=src) from None
-    fitcheck.ragged_csv(path)  # a ragged row is named by its number, not by polars' advice
-    try:
-        df = pl.read_csv(path, infer_schema=False)
-    except Exception as exc:
-        raise DataError(f"cannot be read as CSV: {exc}", file=src) from None
+    df = read_frame(path, csv_suffixes=None)  # a ragged row is named by its number, not by polars' advice
     if df.height == 0:
-        raise DataError("the file has no data rows", file=src)
+        raise DataError("the file has no data rows", file=str(path))
     return df
 
 
 def _fail_first(df: pl.DataFrame, bad: pl.Expr, message: str, src: str, column: str) -> None:
-    hit = df.filter(bad).head(1)
-    if hit.height:
-        raise DataError(message, file=src, column=column, row=int(hit[ROW][0]), value=hit[column][0])
+    fail_first(df, bad, message, src, column, ROW)
 
 
 def _numeric(df: pl.DataFrame, col: str, src: str) -> pl.DataFrame:

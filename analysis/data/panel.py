@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.data.csvcheck import check_csv_structure
+from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError
 
 STORES = ("ios", "google_play")
@@ -57,22 +57,7 @@ def _check_unique(df: pl.DataFrame, key: list[str], column: str, source: str, wh
 
 def read_panel(path: str | Path, default_depth: int | None = None) -> pl.DataFrame:
     """Read a rank panel from CSV or parquet and validate it (see :func:`validate_panel`)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", file=str(path))
-    try:
-        if path.suffix == ".parquet":
-            raw = pl.read_parquet(path)
-        elif path.suffix == ".csv":
-            check_csv_structure(path)
-            raw = pl.read_csv(path, infer_schema=False)
-        else:
-            raise DataError("unsupported format: use .csv or .parquet", file=str(path))
-    except DataError:
-        raise
-    except Exception as exc:  # polars/arrow raise many types for unreadable files
-        raise DataError(f"cannot be read as {path.suffix[1:]}: {exc}", file=str(path)) from exc
-    return validate_panel(raw, source=str(path), default_depth=default_depth)
+    return validate_panel(read_frame(path), source=str(path), default_depth=default_depth)
 
 
 def validate_panel(raw: pl.DataFrame, source: str = "<panel>", default_depth: int | None = None) -> pl.DataFrame:
@@ -111,10 +96,7 @@ def validate_panel(raw: pl.DataFrame, source: str = "<panel>", default_depth: in
 
 
 def _fail(df: pl.DataFrame, source: str, column: str, mask: pl.Expr, message: str) -> None:
-    """Raise :class:`DataError` naming file, column, the first offending row (``_row``) and its value."""
-    hit = df.filter(mask).head(1)
-    if not hit.is_empty():
-        raise DataError(message, file=source, column=column, row=int(hit["_row"][0]), value=hit[column][0])
+    fail_first(df, mask, message, source, column)
 
 
 def _check_fields(df: pl.DataFrame, source: str) -> pl.DataFrame:
