@@ -10,6 +10,7 @@ import pytest
 from analysis.data.bigtech import RELATIVE_PATH, confounders, load_bigtech
 from analysis.data.events import load_events
 from analysis.errors import DataError
+from tests.data.variants import write_variant
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +57,6 @@ def test_a_larger_window_never_flags_fewer_events(bigtech):
     assert counts == sorted(counts) and counts[0] >= 5
 
 
-def write_variant(shared_data, tmp_path, old: str, new: str):
-    text = (shared_data / RELATIVE_PATH).read_text(encoding="utf-8")
-    assert old in text
-    p = tmp_path / "bt.csv"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize(
     ("old", "new", "column", "phrase"),
     [
@@ -74,7 +67,7 @@ def write_variant(shared_data, tmp_path, old: str, new: str):
     ],
 )
 def test_bad_rows_name_file_column_and_row(shared_data, tmp_path, old, new, column, phrase):
-    p = write_variant(shared_data, tmp_path, old, new)
+    p = write_variant(shared_data / RELATIVE_PATH, tmp_path, old, new)
     with pytest.raises(DataError) as err:
         load_bigtech(p)
     msg = str(err.value)
