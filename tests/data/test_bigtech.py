@@ -10,7 +10,7 @@ import pytest
 from analysis.data.bigtech import RELATIVE_PATH, confounders, load_bigtech
 from analysis.data.events import load_events
 from analysis.errors import DataError
-from tests.data.variants import write_variant
+from tests.data.variants import assert_row_error, write_variant
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +67,7 @@ def test_a_larger_window_never_flags_fewer_events(bigtech):
     ],
 )
 def test_bad_rows_name_file_column_and_row(shared_data, tmp_path, old, new, column, phrase):
-    p = write_variant(shared_data / RELATIVE_PATH, tmp_path, old, new)
-    with pytest.raises(DataError) as err:
-        load_bigtech(p)
-    msg = str(err.value)
-    assert str(p) in msg and f"column {column!r}" in msg and "row " in msg and phrase in msg
+    assert_row_error(load_bigtech, write_variant(shared_data / RELATIVE_PATH, tmp_path, old, new), column, phrase)
 
 
 def test_missing_file_is_a_data_error(tmp_path):

@@ -16,7 +16,7 @@ from analysis.data.reported import (
     overlay_ranks,
 )
 from analysis.errors import DataError
-from tests.data.variants import write_variant
+from tests.data.variants import assert_row_error, write_variant
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +78,8 @@ def test_reported_apps_absent_from_a_recorded_chart_are_told_apart_from_unrecord
     ],
 )
 def test_bad_reported_ranks_name_file_column_and_row(shared_data, tmp_path, old, new, column, phrase):
-    p = write_variant(shared_data / RANKS_FILE, tmp_path, old, new)
-    with pytest.raises(DataError) as err:
-        load_reported_ranks(p)
-    msg = str(err.value)
-    assert str(p) in msg and f"column {column!r}" in msg and "row 1" in msg and phrase in msg
+    assert_row_error(load_reported_ranks, write_variant(shared_data / RANKS_FILE, tmp_path, old, new), column, phrase,
+                     "row 1")
 
 
 def test_bad_reported_download_value_is_named(shared_data, tmp_path):
