@@ -19,7 +19,6 @@ from analysis.data.slug import inside, slug
 from analysis.report.display import VL_VERSION
 from analysis.report.safejson import strict_spec
 
-
 # Characters XML 1.0 forbids (C0 controls but tab, newline and carriage return; U+FFFE, U+FFFF):
 # vl-convert's SVG text renderer aborts the whole process on them (a Rust panic that cannot
 # unwind), so a data-derived label such as an app name holding U+0008 would kill the kernel.
