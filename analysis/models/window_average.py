@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analysis.models import ar as ar_mod
 from analysis.models import batched
@@ -115,7 +115,7 @@ def window_average(
     if fit_rows.size:
         p = batched.pack(X[pre], ypre[fit_rows][:, pre], t[pre])
         f = ar_mod.ar1(p, residuals=False, method=method)
-        crit = stats.t.ppf(1 - alpha / 2, np.where(f.df_resid > 0, f.df_resid, np.nan))
+        crit = special.stdtrit(np.where(f.df_resid > 0, f.df_resid, np.nan), 1 - alpha / 2)
         for j, s in enumerate(fit_rows):
             if not f.ok[j]:
                 reason[s] = f.reason[j] or "pre-period fit failed"

@@ -74,6 +74,9 @@ def _line_progress_engine() -> str:
     return name
 
 
+LONGEST_FIRST = ("04_robustness",)
+
+
 def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str, cell_timeout: int,
              label: str) -> dict:
     """Execute one notebook into ``build/notebooks``; its status row (with the failing cell)."""
@@ -138,9 +141,11 @@ def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout:
     (build / "notebooks").mkdir(exist_ok=True)
     jobs = jobs or max(1, min(2, os.cpu_count() or 1))
     labels = [f"[{i}/{len(nbs)}]" for i in range(1, len(nbs) + 1)]
+    # Longest first (the robustness battery), so two workers finish together.
+    order = sorted(range(len(nbs)), key=lambda i: (nbs[i].stem not in LONGEST_FIRST, i))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(lambda a: _run_one(a[0], build, params, kernel, cell_timeout, a[1]),
-                             zip(nbs, labels, strict=True)))
+        futures = {i: pool.submit(_run_one, nbs[i], build, params, kernel, cell_timeout, labels[i]) for i in order}
+        rows = [futures[i].result() for i in range(len(nbs))]
     failure = next((r for r in rows if r["status"] == "failed"), None)
     if failure is not None:
         _progress(f"{failure['notebook']}: FAILED in cell {failure['cell_index']} "
