@@ -12,13 +12,16 @@ PYTEST_ARGS ?=
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 
+# --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (as on CI machines), nothing is ever
+# cached, and every report kernel would recompile each imported module from source (seconds each).
 $(BIN)/exodus: pyproject.toml uv.lock | uv
-	$(UV) sync --frozen --extra dev --python 3.11
+	$(UV) sync --frozen --extra dev --python 3.11 --compile-bytecode
 	@touch $@
 
 env: $(BIN)/exodus
 
 report: env  ## create the environment and run the main job on the embedded default (synthetic demo)
+	@$(BIN)/python -m compileall -q analysis >/dev/null 2>&1 || true
 	$(BIN)/exodus run --study $(STUDY)
 
 test: env  ## every test: unit, end-to-end notebook runs, headless browser and simulation studies (what CI runs)
@@ -28,7 +31,7 @@ test-quick: env  ## development loop: everything except the tests marked slow (e
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lab: env  ## JupyterLab on the notebooks with the project's kernel (adds the lab extra)
-	$(UV) sync --frozen --extra dev --extra lab --python 3.11
+	$(UV) sync --frozen --extra dev --extra lab --python 3.11 --compile-bytecode
 	$(BIN)/python -c "from analysis.report.run import ensure_kernel; ensure_kernel()"
 	$(BIN)/jupyter lab notebooks/
 
@@ -40,4 +43,5 @@ clean-env:
 
 bench: env  ## batched engine vs loops of statsmodels fits, and a report run vs the papermill floor (RATIO lines)
 	$(BIN)/python bench/bench_its.py
+	@$(BIN)/python -m compileall -q analysis >/dev/null 2>&1 || true
 	$(BIN)/python bench/bench_report.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -71,12 +72,17 @@ def page(title: str, body: str, *, nav: list[tuple[str, str]] = (), synthetic: b
     )
 
 
-def notebook_body(nb_path: Path) -> str:
-    """The cells of an executed notebook as HTML (nbconvert's 'basic' template: no head, no CDN)."""
+@cache
+def _exporter():
+    """One nbconvert exporter per process: its Jinja templates compile once, not per notebook."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="basic")
-    body, _ = exporter.from_notebook_node(nbformat.read(nb_path, as_version=4))
+    return HTMLExporter(template_name="basic")
+
+
+def notebook_body(nb_path: Path) -> str:
+    """The cells of an executed notebook as HTML (nbconvert's 'basic' template: no head, no CDN)."""
+    body, _ = _exporter().from_notebook_node(nbformat.read(nb_path, as_version=4))
     return body
 
 
