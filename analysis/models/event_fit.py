@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from analysis.models import engine
+from analysis.models.entry_bounds import entry_rows, window_bound
 from analysis.models.event_design import EventDesign
 from analysis.models.window_average import window_average
 
@@ -109,16 +110,23 @@ def _fit_group(y: np.ndarray, flag: np.ndarray | None, design: EventDesign, kept
 
 
 def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
-          ) -> tuple[dict[tuple[bool, tuple[int, ...]], list[int]], dict[int, str]]:
-    """Group series by (censored, identifiable terms); series that cannot be fitted, with reasons."""
+          ) -> tuple[dict[tuple[bool, tuple[int, ...]], list[int]], dict[int, str], list[int]]:
+    """Group series by (censored, identifiable terms); series that cannot be fitted, with reasons;
+    series whose pre-period is (almost) entirely below the chart (fewer than ``min_pre`` ranked
+    pre-period days, some censored): partial identification (:mod:`analysis.models.entry_bounds`)."""
     cut = np.array(design.cutoffs())
     T = Y.shape[1]
     has = ~np.isnan(Y) | (flag != 0)
     groups: dict[tuple[bool, tuple[int, ...]], list[int]] = {}
     bad: dict[int, str] = {}
+    entry: list[int] = []
     for s in range(Y.shape[0]):
         obs = np.nonzero(has[s])[0]
         n_pre = int((obs < cut[0]).sum())
+        n_ranked_pre = int((~np.isnan(Y[s, : int(cut[0])])).sum())
+        if n_ranked_pre < min_pre and flag[s, : int(cut[0])].any():
+            entry.append(s)
+            continue
         if n_pre < min_pre:
             bad[s] = f"{n_pre} pre-period days with a rank or a censored value (need {min_pre})"
             continue
@@ -130,7 +138,7 @@ def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
             bad[s] = "no day with a value on or after the first event"
             continue
         groups.setdefault((bool(flag[s].any()), kept), []).append(s)
-    return groups, bad
+    return groups, bad, entry
 
 
 def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1", seasonality: str = "dow",
@@ -146,11 +154,18 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
     weekday = days.dt.weekday().to_numpy()
     logy = engine.transform_outcome(Y, transform)
     cens_y = np.where(flag > 0, np.log(chart_depth + 0.5), logy)
-    groups, bad = _plan(Y, flag, design, min_pre)
+    groups, bad, entry = _plan(Y, flag, design, min_pre)
+    threshold = float(np.log(chart_depth + 0.5))
     rows: list[dict] = []
     rho = np.full(keydf.height, np.nan)
     warn_fit: dict[int, str] = {}
     notes: dict[int, str] = {}
+    if entry:
+        e_rows, e_rho = entry_rows(logy, flag, entry, design, weekday, threshold,
+                                   _censored_model(seasonality, alpha)[0])
+        rows += e_rows
+        for s, r in e_rho.items():
+            rho[s] = r
     for (censored, kept), members in groups.items():
         idx = np.array(members)
         if censored:
@@ -181,7 +196,8 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
                  for t in design.terms for e in t.estimands]
     w_start = design.first_event
     w_end = min(design.end, w_start + timedelta(days=window_days - 1))
-    wa_rows, rho_pre = _window_rows(logy, flag, design, weekday, alpha, min_pre, w_start, w_end)
+    wa_rows, rho_pre = _window_rows(logy, flag, design, weekday, alpha, min_pre, w_start, w_end, set(entry),
+                                    threshold)
     effects = _assemble(rows + wa_rows, keydf, Y if transform == "log" else np.full_like(Y, np.nan), design,
                         w_start, w_end)
     diag = _diagnostics(keydf, Y, flag, design, rho, rho_pre, warn_fit, notes, bad)
@@ -189,22 +205,26 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
 
 
 def _window_rows(logy: np.ndarray, flag: np.ndarray, design: EventDesign, weekday: np.ndarray, alpha: float,
-                 min_pre: int, w_start: date, w_end: date) -> tuple[list[dict], np.ndarray]:
+                 min_pre: int, w_start: date, w_end: date, entry: set[int], threshold: float
+                 ) -> tuple[list[dict], np.ndarray]:
+    """Window-average rows: estimates (censored pre-period days through the censored AR(1)
+    baseline), or the partial-identification bound of series below the chart in the pre-period."""
     first = float((design.first_event - design.start).days)
-    win = (first, float((w_end - design.start).days))
-    wa = window_average(logy, np.arange(logy.shape[1], dtype=float), first, win, weekday, alpha=alpha,
-                        min_pre=min_pre)
+    w0, w1 = int((w_start - design.start).days), int((w_end - design.start).days)
+    wa = window_average(logy, np.arange(logy.shape[1], dtype=float), first, (float(w0), float(w1)), weekday,
+                        alpha=alpha, min_pre=min_pre, flag=flag, threshold=threshold)
     rows = []
     for s in range(logy.shape[0]):
-        pre_cens = bool(flag[s, : int(first)].any())
-        if wa.ok[s] and not pre_cens:
+        if s in entry:
+            rows.append({"series": s, "event_id": None, "estimand": "window_average",
+                         **window_bound(logy[s], flag[s], w0, w1, threshold)})
+        elif wa.ok[s]:
             rows.append({"series": s, "event_id": None, "estimand": "window_average", "kind": "estimate",
-                         "estimate": wa.estimate[s], "se": wa.se[s], "ci_low": wa.ci_low[s], "ci_high": wa.ci_high[s]})
+                         "estimate": wa.estimate[s], "se": wa.se[s], "ci_low": wa.ci_low[s], "ci_high": wa.ci_high[s],
+                         "reason": wa.reason[s] or None})
         else:
-            why = ("pre-period has days below the chart depth: the pre-period-only counterfactual needs "
-                   "their latent values (censored likelihood)" if pre_cens else wa.reason[s])
             rows.append({"series": s, "event_id": None, "estimand": "window_average", "kind": "not_identified",
-                         "reason": why})
+                         "reason": wa.reason[s]})
     return rows, np.where(wa.ok, wa.rho_pre, np.nan)
 
 
