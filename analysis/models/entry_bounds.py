@@ -35,7 +35,7 @@ so the bound also bounds the jumps' sum in that case.
 post-entry segment to the next is identified: the later terms are estimated from a sub-fit of the
 post-entry days with the censored AR(1) likelihood (:mod:`analysis.models.censored_ar1`;
 intercept, trend, day-of-week, the later terms and, as nuisance columns, the still-varying shape of
-decaying pre-entry terms), censoring the days where the app drops out again.  The intercept
+decaying pre-entry terms), censoring the days where the app drops out again (and, left-censored at ``log(1.5)``, days at #1).  The intercept
 absorbs the unknown counterfactual plus the cumulative entry effect.
 """
 
@@ -48,6 +48,7 @@ import numpy as np
 from analysis.models import engine
 from analysis.models.event_design import EventDesign
 
+TOP = 1.5  # a day at #1 is left-censored at log(1.5) (analysis.models.bounds.TOP_THRESHOLD)
 ASSUMPTIONS = ("A1: without the events the app would have stayed below the chart (counterfactual log-rank "
                ">= log(depth + 0.5)); A2: the events did not push it down on window days it is still below "
                "the chart (Manski 2003 partial identification)")
@@ -133,8 +134,9 @@ def post_entry_fit(logy: np.ndarray, flag: np.ndarray, threshold: float, members
     nuisance = [i for i in range(k + 1) if design.terms[i].shape.kind != "step"]
     cols = nuisance + later
     idx = np.array(members)
-    y = np.where(flag[idx] > 0, threshold, logy[idx])[:, entry:]
-    fl = flag[idx, entry:]
+    top = logy[idx] == 0.0  # rank 1: left-censored, latent log-rank < log(1.5)
+    y = np.where(flag[idx] > 0, threshold, np.where(top, np.log(TOP), logy[idx]))[:, entry:]
+    fl = np.where(top, -1.0, flag[idx])[:, entry:]
     g = engine.fit_grid(y, np.arange(entry, T, dtype=float), [cut[i] for i in cols], model,
                         labels=[design.terms[i].id for i in cols], weekday=weekday[entry:],
                         flag=fl if model.censored else None, impacts=[design.terms[i].shape for i in cols],
