@@ -122,10 +122,12 @@ def entry_bound_rows(plan: EntryPlan, logy: np.ndarray, design: EventDesign, thr
 
 
 def post_entry_fit(logy: np.ndarray, flag: np.ndarray, threshold: float, members: list[int], entry: int,
-                   k: int, design: EventDesign, weekday: np.ndarray, model: engine.ModelSpec
-                   ) -> tuple[engine.GridFit, list[int]] | None:
+                   k: int, design: EventDesign, weekday: np.ndarray, model: engine.ModelSpec,
+                   top_coded: bool = True) -> tuple[engine.GridFit, list[int]] | None:
     """Censored AR(1) fit of the days from ``entry`` for the series ``members`` (same entry term
-    ``k``); returns the fit and the indices of the reported (later) terms, or None without any."""
+    ``k``); returns the fit and the indices of the reported (later) terms, or None without any.
+    ``top_coded=False`` treats days at #1 as observed ``log 1`` (the fallback when a segment is at
+    #1 throughout and its level is not located by the left-censored likelihood)."""
     T = logy.shape[1]
     cut = design.cutoffs()
     later = [i for i in range(k + 1, len(cut)) if cut[i] < T]
@@ -134,7 +136,7 @@ def post_entry_fit(logy: np.ndarray, flag: np.ndarray, threshold: float, members
     nuisance = [i for i in range(k + 1) if design.terms[i].shape.kind != "step"]
     cols = nuisance + later
     idx = np.array(members)
-    top = logy[idx] == 0.0  # rank 1: left-censored, latent log-rank < log(1.5)
+    top = (logy[idx] == 0.0) & top_coded  # rank 1: left-censored, latent log-rank < log(1.5)
     y = np.where(flag[idx] > 0, threshold, np.where(top, np.log(TOP), logy[idx]))[:, entry:]
     fl = np.where(top, -1.0, flag[idx])[:, entry:]
     g = engine.fit_grid(y, np.arange(entry, T, dtype=float), [cut[i] for i in cols], model,
@@ -160,16 +162,22 @@ def entry_rows(logy: np.ndarray, flag: np.ndarray, series: list[int], design: Ev
         if pl_.entry >= 0:
             groups.setdefault((pl_.entry, pl_.term), []).append(pl_.series)
     for (entry, k), members in groups.items():
-        res = post_entry_fit(logy, flag, threshold, members, entry, k, design, weekday, model)
-        if res is None:
-            continue
-        g, later = res
-        rows += _term_rows(g, design, later, np.array(members))
-        for j, s in enumerate(members):
-            if g.fit.ok[j]:
-                rho[s] = float(g.fit.extra["rho"][j]) if "rho" in g.fit.extra else np.nan
-                continue
-            why = f"post-entry sub-fit failed: {g.fit.reason[j] or 'not estimable'}"
-            rows += [{"series": s, "event_id": design.terms[i].id, "estimand": e, "kind": "not_identified",
-                      "reason": why} for i in later for e in design.terms[i].estimands]
+        for top_coded in (True, False):
+            res = post_entry_fit(logy, flag, threshold, members, entry, k, design, weekday, model, top_coded)
+            if res is None:
+                break
+            g, later = res
+            done = [j for j in range(len(members)) if g.fit.ok[j] or not top_coded]
+            rows += _term_rows(g, design, later, np.array(members))
+            for j in done:
+                s = members[j]
+                if g.fit.ok[j]:
+                    rho[s] = float(g.fit.extra["rho"][j]) if "rho" in g.fit.extra else np.nan
+                    continue
+                why = f"post-entry sub-fit failed: {g.fit.reason[j] or 'not estimable'}"
+                rows += [{"series": s, "event_id": design.terms[i].id, "estimand": e, "kind": "not_identified",
+                          "reason": why} for i in later for e in design.terms[i].estimands]
+            members = [m for j, m in enumerate(members) if j not in done]
+            if not members:
+                break
     return rows, rho
