@@ -127,3 +127,10 @@ def test_demo_per_event_coverage_of_migration_apps_under_ar1():
     overall = tab.filter(pl.col("app_name") == "(all)").row(0, named=True)
     assert overall["n_estimates"] >= 80 and overall["coverage"] >= 0.88
     assert overall["bound_holds"] == 1.0
+
+
+def test_a_pre_period_ending_below_the_chart_takes_the_entry_path(demo_fits):
+    e = demo_fits["ios"].effects.filter(pl.col("app_name") == "MeWe", pl.col("country") == "us")
+    wa = e.filter(pl.col("estimand") == "window_average").row(0, named=True)
+    assert wa["kind"] == "bound" and "the pre-period ends with" in wa["reason"]
+    assert e.filter(pl.col("kind") == "estimate").height >= 4  # the terms after its re-entry

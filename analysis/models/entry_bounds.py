@@ -20,6 +20,14 @@ over the ``W`` window days with a snapshot,
 
     window average <= (1/W) * sum over ranked window days of (log r_t - c).
 
+The same bound replaces the forecast of a series whose pre-period is ranked early on but ends with
+at least ``max_tail`` days below the chart (MeWe US, Parler GB: a post-election surge that faded out
+of the chart): its counterfactual level at the events is only known to exceed ``c``, and the
+forecast from the last ranked day, weeks earlier, is the trend's extrapolation (on the demo it
+misses the true window average by 2 log-ranks); A1 is what those last days show.  Such a series
+also takes the entry path below (its first terms fall on days below the chart, where the censored
+AR(1) fit of the whole window is rank deficient).
+
 A series never ranked in the window gets ``not_identified``: its bound would rest on A2 alone and
 chart interference (other apps climbing push it down) can break A2 there.
 
@@ -35,8 +43,11 @@ so the bound also bounds the jumps' sum in that case.
 post-entry segment to the next is identified: the later terms are estimated from a sub-fit of the
 post-entry days with the censored AR(1) likelihood (:mod:`analysis.models.censored_ar1`;
 intercept, trend, day-of-week, the later terms and, as nuisance columns, the still-varying shape of
-decaying pre-entry terms), censoring the days where the app drops out again (and, left-censored at ``log(1.5)``, days at #1).  The intercept
-absorbs the unknown counterfactual plus the cumulative entry effect.
+decaying pre-entry terms), censoring the days where the app drops out again (and, left-censored
+at ``log(1.5)``, days at #1; where a segment is at #1 throughout, the left-censored fit is rank
+deficient and the series is refitted with #1 as observed ``log 1``).  The intercept absorbs the
+unknown counterfactual plus the cumulative entry effect.  The trend stays in (the engine's
+design always has one; a trend-free sub-fit was not compared).
 """
 
 from __future__ import annotations
@@ -49,6 +60,7 @@ from analysis.models import engine
 from analysis.models.event_design import EventDesign
 
 TOP = 1.5  # a day at #1 is left-censored at log(1.5) (analysis.models.bounds.TOP_THRESHOLD)
+MAX_TAIL = 7  # a pre-period ending with this many days below the chart: the entry path too
 ASSUMPTIONS = ("A1: without the events the app would have stayed below the chart (counterfactual log-rank "
                ">= log(depth + 0.5)); A2: the events did not push it down on window days it is still below "
                "the chart (Manski 2003 partial identification)")
@@ -64,6 +76,16 @@ class EntryPlan:
     term: int
 
 
+def censored_tail(flag: np.ndarray, first: int) -> int:
+    """Consecutive days below the chart (flag > 0) right before day ``first`` (gaps end the run)."""
+    run = 0
+    for v in flag[:first][::-1]:
+        if v <= 0:
+            break
+        run += 1
+    return run
+
+
 def entry_plan(Y: np.ndarray, s: int, cutoffs: list[float]) -> EntryPlan:
     """The entry day of series ``s`` (first ranked day on or after the first cutoff) and its term."""
     first = int(cutoffs[0])
@@ -74,8 +96,10 @@ def entry_plan(Y: np.ndarray, s: int, cutoffs: list[float]) -> EntryPlan:
     return EntryPlan(s, e, int(np.searchsorted(np.asarray(cutoffs), e, side="right")) - 1)
 
 
-def window_bound(logy: np.ndarray, flag: np.ndarray, w0: int, w1: int, threshold: float) -> dict:
-    """Upper bound on the window average of one series (1-d arrays on the design grid)."""
+def window_bound(logy: np.ndarray, flag: np.ndarray, w0: int, w1: int, threshold: float,
+                 why: str = "pre-period (almost) entirely below the chart: no pre-period baseline") -> dict:
+    """Upper bound on the window average of one series (1-d arrays on the design grid); ``why``
+    opens the reason (why there is no point estimate)."""
     seg, fl = logy[w0:w1 + 1], flag[w0:w1 + 1]
     ranked = ~np.isnan(seg)
     W = int((ranked | (fl != 0)).sum())
@@ -85,7 +109,7 @@ def window_bound(logy: np.ndarray, flag: np.ndarray, w0: int, w1: int, threshold
                           "point estimate, and a bound would rest on A2 alone (" + ASSUMPTIONS + ")"}
     b = float(np.sum(seg[ranked] - threshold) / W)
     return {"kind": "bound", "side": "upper", "bound": b,
-            "reason": f"pre-period (almost) entirely below the chart: no pre-period baseline. Under {ASSUMPTIONS}, "
+            "reason": f"{why}. Under {ASSUMPTIONS}, "
                       f"the window average is at most (1/W) * sum over the {int(ranked.sum())} ranked of W = {W} "
                       f"window days of (log rank - {threshold:.4g})"}
 
@@ -111,9 +135,9 @@ def entry_bound_rows(plan: EntryPlan, logy: np.ndarray, design: EventDesign, thr
                 rows.append({"series": s, "event_id": t.id, "estimand": e, "kind": "bound", "side": "upper",
                              "bound": m - threshold,
                              "reason": f"entry bound: the app enters the chart on day {plan.entry} after a pre-period "
-                                       f"below it; the cumulative effect of the terms up to entry ({ids}) is at most "
-                                       f"the mean log rank of the entry segment ({m:.4g}) minus {threshold:.4g}, "
-                                       f"under {ASSUMPTIONS}"})
+                                       f"below it (or ending below it); the cumulative effect of the terms up to "
+                                       f"entry ({ids}) is at most the mean log rank of the entry segment ({m:.4g}) "
+                                       f"minus {threshold:.4g}, under {ASSUMPTIONS}"})
             else:
                 rows.append({"series": s, "event_id": t.id, "estimand": e, "kind": "not_identified",
                              "reason": f"absorbed in the entry bound of {design.terms[k].id} (the app was below "

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from analysis.models import engine
-from analysis.models.entry_bounds import entry_rows, window_bound
+from analysis.models.entry_bounds import MAX_TAIL, censored_tail, entry_rows, window_bound
 from analysis.models.event_design import EventDesign
 from analysis.models.window_average import window_average
 
@@ -113,7 +113,8 @@ def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
           ) -> tuple[dict[tuple[bool, tuple[int, ...]], list[int]], dict[int, str], list[int]]:
     """Group series by (censored, identifiable terms); series that cannot be fitted, with reasons;
     series whose pre-period is (almost) entirely below the chart (fewer than ``min_pre`` ranked
-    pre-period days, some censored): partial identification (:mod:`analysis.models.entry_bounds`)."""
+    pre-period days, some censored) or ends with ``MAX_TAIL`` or more days below it: partial
+    identification (:mod:`analysis.models.entry_bounds`)."""
     cut = np.array(design.cutoffs())
     T = Y.shape[1]
     has = ~np.isnan(Y) | (flag != 0)
@@ -124,7 +125,7 @@ def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
         obs = np.nonzero(has[s])[0]
         n_pre = int((obs < cut[0]).sum())
         n_ranked_pre = int((~np.isnan(Y[s, : int(cut[0])])).sum())
-        if n_ranked_pre < min_pre and flag[s, : int(cut[0])].any():
+        if (n_ranked_pre < min_pre and flag[s, : int(cut[0])].any()) or censored_tail(flag[s], int(cut[0])) >= MAX_TAIL:
             entry.append(s)
             continue
         if n_pre < min_pre:
@@ -205,8 +206,8 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
 
 
 def _window_rows(logy: np.ndarray, flag: np.ndarray, design: EventDesign, weekday: np.ndarray, alpha: float,
-                 min_pre: int, w_start: date, w_end: date, entry: set[int], threshold: float
-                 ) -> tuple[list[dict], np.ndarray]:
+                 min_pre: int, w_start: date, w_end: date, entry: set[int], threshold: float,
+                 max_tail: int = MAX_TAIL) -> tuple[list[dict], np.ndarray]:
     """Window-average rows: estimates (censored pre-period days through the censored AR(1)
     baseline), or the partial-identification bound of series below the chart in the pre-period."""
     first = float((design.first_event - design.start).days)
@@ -215,9 +216,13 @@ def _window_rows(logy: np.ndarray, flag: np.ndarray, design: EventDesign, weekda
                         alpha=alpha, min_pre=min_pre, flag=flag, threshold=threshold)
     rows = []
     for s in range(logy.shape[0]):
+        tail = censored_tail(flag[s], int(first))
         if s in entry:
-            rows.append({"series": s, "event_id": None, "estimand": "window_average",
-                         **window_bound(logy[s], flag[s], w0, w1, threshold)})
+            why = {} if tail < max_tail or (~np.isnan(logy[s, : int(first)])).sum() < min_pre else {
+                "why": f"the pre-period ends with {tail} days below the chart (>= {max_tail}): the level at the "
+                       "events is not located and a forecast would extrapolate the trend from the last ranked day"}
+            b = window_bound(logy[s], flag[s], w0, w1, threshold, **why)
+            rows.append({"series": s, "event_id": None, "estimand": "window_average", **b})
         elif wa.ok[s]:
             rows.append({"series": s, "event_id": None, "estimand": "window_average", "kind": "estimate",
                          "estimate": wa.estimate[s], "se": wa.se[s], "ci_low": wa.ci_low[s], "ci_high": wa.ci_high[s],
