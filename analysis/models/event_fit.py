@@ -8,7 +8,11 @@ fitted with the batched engine (:func:`analysis.models.engine.fit_grid`); series
 before an event (a store removal) are fitted without the terms they cannot inform, and those
 terms are reported as ``not_identified`` with the reason.  Series with days below the chart depth
 (``status == "censored"`` in a :func:`analysis.data.censoring.complete_daily` panel) are fitted
-with ``ModelSpec(censored=True, errors="ar1")``, the censored AR(1) likelihood.
+with ``ModelSpec(censored=True, errors="ar1")``, the censored AR(1) likelihood.  Series whose
+pre-period is (almost) entirely below the chart, or ends with ``MAX_TAIL`` days below it, are
+partially identified (:mod:`analysis.models.entry_bounds`: window-average and entry bounds under
+stated assumptions, the terms after the app enters the chart from a post-entry censored AR(1)
+sub-fit); coverage against the demo truth: :mod:`analysis.models.truth_eval`.
 
 Next to the per-event terms each series gets the window-average effect against a counterfactual
 fitted on the pre-period only (:mod:`analysis.models.window_average`), and two warnings about
