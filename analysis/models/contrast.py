@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from analysis.models import ar as ar_mod
 from analysis.models import batched
@@ -76,7 +76,7 @@ def parallel_trends(d: np.ndarray, t: np.ndarray, first_event: float, weekday: n
     p = batched.pack(X, d[pre][None, :], t[pre])
     f = ar_mod.ar1(p, residuals=False) if errors == "ar1" else batched.ols(p, errors)
     b, se = float(f.beta[0, 1]), float(f.se[0, 1])
-    pv = float(2 * stats.t.sf(abs(b / se), f.df_resid[0])) if se > 0 else np.nan
+    pv = float(2 * special.stdtr(f.df_resid[0], -abs(b / se))) if se > 0 else np.nan
     return ParallelTrends(b, se, pv, int(pre.sum()), errors)
 
 

@@ -7,7 +7,7 @@ All are computed on packed residuals (consecutive observations), as statsmodels'
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 def acf(resid: np.ndarray, mask: np.ndarray, nlags: int) -> np.ndarray:
@@ -35,7 +35,7 @@ def ljung_box(resid: np.ndarray, mask: np.ndarray, lags: np.ndarray) -> tuple[np
     k = np.arange(1, r.shape[1] + 1)
     terms = np.where(k[None, :] <= lags[:, None], r * r / (n[:, None] - k[None, :]), 0.0)
     q = n * (n + 2) * np.nansum(terms, axis=1)
-    return q, stats.chi2.sf(q, lags)
+    return q, special.chdtrc(lags, q)
 
 
 def durbin_watson(resid: np.ndarray, mask: np.ndarray) -> np.ndarray:

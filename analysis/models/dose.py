@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 TERMS = ("intercept", "dose", "treated")
 
@@ -79,7 +79,7 @@ def dose_design(effects: pl.DataFrame, app: str, store: str, *, dose_app: str = 
     X = np.column_stack([np.ones(data.height), data["dose"].to_numpy(), (data["country"] == treated).to_numpy()])
     beta, cov, tau2 = meta_regression(data["theta"].to_numpy(), data["se"].to_numpy(), X.astype(float))
     se = np.sqrt(np.diag(cov))
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     coef = pl.DataFrame({"term": list(TERMS), "estimate": beta, "se": se, "ci_low": beta - z * se,
-                         "ci_high": beta + z * se, "p_value": 2 * stats.norm.sf(np.abs(beta / se))})
+                         "ci_high": beta + z * se, "p_value": 2 * special.ndtr(-np.abs(beta / se))})
     return DoseFit(coef, tau2, data.height, data)

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from analysis.errors import InputError
 
@@ -86,7 +86,7 @@ def translate(
         out = effects.with_columns(low.alias("downloads_pct_low"), high.alias("downloads_pct_high"))
         rule = f"union over exponent {lo}-{hi} of the {int(round((1 - alpha) * 100))}% CI"
     elif method == "monte_carlo":
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = special.ndtri(1 - alpha / 2)
         rng = np.random.default_rng(seed)
         a = rng.uniform(lo, hi, draws)
         e = rng.standard_normal(draws)

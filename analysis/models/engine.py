@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from analysis.models import ar as ar_mod
 from analysis.models import batched, censored, censored_ar1, diagnostics, glm
@@ -150,14 +150,14 @@ class GridFit:
         """Critical value of each series' two-sided interval."""
         a = self.model.alpha
         if self.fit.dist == "t":
-            return stats.t.ppf(1 - a / 2, np.where(self.fit.df_resid > 0, self.fit.df_resid, np.nan))
-        return np.full(self.S, stats.norm.ppf(1 - a / 2))
+            return special.stdtrit(np.where(self.fit.df_resid > 0, self.fit.df_resid, np.nan), 1 - a / 2)
+        return np.full(self.S, special.ndtri(1 - a / 2))
 
     def pvalue(self, z: np.ndarray) -> np.ndarray:
         if self.fit.dist == "t":
             df = np.where(self.fit.df_resid > 0, self.fit.df_resid, np.nan)
-            return 2 * stats.t.sf(np.abs(z), df[:, None] if z.ndim == 2 else df)
-        return 2 * stats.norm.sf(np.abs(z))
+            return 2 * special.stdtr(df[:, None] if z.ndim == 2 else df, -np.abs(z))
+        return 2 * special.ndtr(-np.abs(z))
 
 
 def transform_outcome(values: np.ndarray, transform: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 METHODS = ("reml", "dl")
 POOLED_SCHEMA = {"term": pl.String, "estimate": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64,
@@ -76,7 +76,7 @@ def pool(estimates: Sequence[float], ses: Sequence[float], method: str = "reml",
     w = 1 / (v + tau2)
     mu = float(np.sum(w * y) / np.sum(w))
     se = float(np.sqrt(1 / np.sum(w)))
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
     return Pooled(mu, se, float(mu - z * se), float(mu + z * se), float(tau2), float(i2), float(q), k)
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analysis.models import ar as ar_mod
 from analysis.models import batched
@@ -135,7 +135,7 @@ def window_average(
             packed = batched.pack(X[pre], ypre[rows][:, pre], t[pre])
             f = ar_mod.ar1(packed, residuals=False, method=method)
             f.extra["n"] = packed.n.astype(float)
-        crit = stats.t.ppf(1 - alpha / 2, np.where(f.df_resid > 0, f.df_resid, np.nan))
+        crit = special.stdtrit(np.where(f.df_resid > 0, f.df_resid, np.nan), 1 - alpha / 2)
         for j, s in enumerate(rows):
             if not f.ok[j]:
                 reason[s] = f.reason[j] or "pre-period fit failed"

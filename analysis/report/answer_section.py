@@ -24,6 +24,7 @@ from analysis.report.answer import (
     answer_paragraphs,
     answer_table,
     headline_from_answer,
+    merged_note,
     read_answer,
     truth_coverage,
 )
@@ -69,7 +70,10 @@ def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, sy
         out.table("truth_coverage", truth_coverage(answer),
                   f"Share of the answer's {round(level * 100)}% intervals covering the known truth (non-zero truths)")
     out.table("exponent_check", check.table, "Implied rank-downloads exponents from press-reported figures")
-    out.table("answer_notes", pl.DataFrame({"note": ["downloads_exponent_check"], "text": [check.sentence]}),
+    merged = merged_note(answer, events)
+    notes = {"merged_events": merged} if merged else {}
+    notes["downloads_exponent_check"] = check.sentence
+    out.table("answer_notes", pl.DataFrame({"note": list(notes), "text": list(notes.values())}),
               "Notes stated with the answer")
     return answer
 
@@ -122,7 +126,11 @@ def answer_html(section: AnswerSection, chart: str = "") -> str:
     """The opening section: paragraphs, notes (the downloads-exponent check), the decomposition
     figure (``chart``: its HTML, e.g. :func:`analysis.report.display.spec_html`), truth coverage
     and the answer table (window averages shown, every row in a collapsible table)."""
-    parts = ["<section id='answer'><h2>The answer</h2>", paragraphs_html(section.paragraphs, section.notes), chart]
+    desc = ("<p class='exodus-figdesc'><b>Figure decomposition.</b> Per app and country: each event term's effect on "
+            "log(rank) with its interval (bounds as one-sided triangles), and the window-average effect of all events "
+            "together against the pre-period forecast.</p>") if chart else ""
+    parts = ["<section id='answer'><h2>The answer</h2>", paragraphs_html(section.paragraphs, section.notes), chart,
+             desc]
     if section.coverage is not None:
         parts.append(frame_html(section.coverage, "Truth coverage: share of the answer's intervals covering the "
                                 "known true effect, over non-zero truths (not identified terms counted apart)"))
