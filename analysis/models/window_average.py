@@ -36,7 +36,7 @@ runs from the last *ranked* pre-period day (the best linear predictor given that
 Markov, so ignoring the censored days after it loses efficiency, not validity), and censored
 window days are left out of the mean (their latent value is not located; the reason says so).  At
 the study design with 40-45% of pre-period days censored the intervals cover 91.1% (291 fitted of
-300; ``tests/test_entry_bounds.py``); a series whose ranked pre-period days miss a weekday is rank
+300; ``tests/models/test_entry_bounds.py``); a series whose ranked pre-period days miss a weekday is rank
 deficient and not fitted.  Coverage at the study design: ``tests/test_window_average.py``.
 """
 
