@@ -8,7 +8,11 @@ fitted with the batched engine (:func:`analysis.models.engine.fit_grid`); series
 before an event (a store removal) are fitted without the terms they cannot inform, and those
 terms are reported as ``not_identified`` with the reason.  Series with days below the chart depth
 (``status == "censored"`` in a :func:`analysis.data.censoring.complete_daily` panel) are fitted
-with ``ModelSpec(censored=True, errors="ar1")``, the censored AR(1) likelihood.
+with ``ModelSpec(censored=True, errors="ar1")``, the censored AR(1) likelihood.  Series whose
+pre-period is (almost) entirely below the chart, or ends with ``MAX_TAIL`` days below it, are
+partially identified (:mod:`analysis.models.entry_bounds`: window-average and entry bounds under
+stated assumptions, the terms after the app enters the chart from a post-entry censored AR(1)
+sub-fit); coverage against the demo truth: :mod:`analysis.models.truth_eval`.
 
 Next to the per-event terms each series gets the window-average effect against a counterfactual
 fitted on the pre-period only (:mod:`analysis.models.window_average`), and two warnings about
@@ -28,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from analysis.models import engine
+from analysis.models.entry_bounds import MAX_TAIL, censored_tail, entry_rows, window_bound
 from analysis.models.event_design import EventDesign
 from analysis.models.window_average import window_average
 
@@ -109,16 +114,24 @@ def _fit_group(y: np.ndarray, flag: np.ndarray | None, design: EventDesign, kept
 
 
 def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
-          ) -> tuple[dict[tuple[bool, tuple[int, ...]], list[int]], dict[int, str]]:
-    """Group series by (censored, identifiable terms); series that cannot be fitted, with reasons."""
+          ) -> tuple[dict[tuple[bool, tuple[int, ...]], list[int]], dict[int, str], list[int]]:
+    """Group series by (censored, identifiable terms); series that cannot be fitted, with reasons;
+    series whose pre-period is (almost) entirely below the chart (fewer than ``min_pre`` ranked
+    pre-period days, some censored) or ends with ``MAX_TAIL`` or more days below it: partial
+    identification (:mod:`analysis.models.entry_bounds`)."""
     cut = np.array(design.cutoffs())
     T = Y.shape[1]
     has = ~np.isnan(Y) | (flag != 0)
     groups: dict[tuple[bool, tuple[int, ...]], list[int]] = {}
     bad: dict[int, str] = {}
+    entry: list[int] = []
     for s in range(Y.shape[0]):
         obs = np.nonzero(has[s])[0]
         n_pre = int((obs < cut[0]).sum())
+        n_ranked_pre = int((~np.isnan(Y[s, : int(cut[0])])).sum())
+        if (n_ranked_pre < min_pre and flag[s, : int(cut[0])].any()) or censored_tail(flag[s], int(cut[0])) >= MAX_TAIL:
+            entry.append(s)
+            continue
         if n_pre < min_pre:
             bad[s] = f"{n_pre} pre-period days with a rank or a censored value (need {min_pre})"
             continue
@@ -130,7 +143,7 @@ def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
             bad[s] = "no day with a value on or after the first event"
             continue
         groups.setdefault((bool(flag[s].any()), kept), []).append(s)
-    return groups, bad
+    return groups, bad, entry
 
 
 def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1", seasonality: str = "dow",
@@ -146,11 +159,18 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
     weekday = days.dt.weekday().to_numpy()
     logy = engine.transform_outcome(Y, transform)
     cens_y = np.where(flag > 0, np.log(chart_depth + 0.5), logy)
-    groups, bad = _plan(Y, flag, design, min_pre)
+    groups, bad, entry = _plan(Y, flag, design, min_pre)
+    threshold = float(np.log(chart_depth + 0.5))
     rows: list[dict] = []
     rho = np.full(keydf.height, np.nan)
     warn_fit: dict[int, str] = {}
     notes: dict[int, str] = {}
+    if entry:
+        e_rows, e_rho = entry_rows(logy, flag, entry, design, weekday, threshold,
+                                   _censored_model(seasonality, alpha)[0])
+        rows += e_rows
+        for s, r in e_rho.items():
+            rho[s] = r
     for (censored, kept), members in groups.items():
         idx = np.array(members)
         if censored:
@@ -181,7 +201,8 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
                  for t in design.terms for e in t.estimands]
     w_start = design.first_event
     w_end = min(design.end, w_start + timedelta(days=window_days - 1))
-    wa_rows, rho_pre = _window_rows(logy, flag, design, weekday, alpha, min_pre, w_start, w_end)
+    wa_rows, rho_pre = _window_rows(logy, flag, design, weekday, alpha, min_pre, w_start, w_end, set(entry),
+                                    threshold)
     effects = _assemble(rows + wa_rows, keydf, Y if transform == "log" else np.full_like(Y, np.nan), design,
                         w_start, w_end)
     diag = _diagnostics(keydf, Y, flag, design, rho, rho_pre, warn_fit, notes, bad)
@@ -189,22 +210,30 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
 
 
 def _window_rows(logy: np.ndarray, flag: np.ndarray, design: EventDesign, weekday: np.ndarray, alpha: float,
-                 min_pre: int, w_start: date, w_end: date) -> tuple[list[dict], np.ndarray]:
+                 min_pre: int, w_start: date, w_end: date, entry: set[int], threshold: float,
+                 max_tail: int = MAX_TAIL) -> tuple[list[dict], np.ndarray]:
+    """Window-average rows: estimates (censored pre-period days through the censored AR(1)
+    baseline), or the partial-identification bound of series below the chart in the pre-period."""
     first = float((design.first_event - design.start).days)
-    win = (first, float((w_end - design.start).days))
-    wa = window_average(logy, np.arange(logy.shape[1], dtype=float), first, win, weekday, alpha=alpha,
-                        min_pre=min_pre)
+    w0, w1 = int((w_start - design.start).days), int((w_end - design.start).days)
+    wa = window_average(logy, np.arange(logy.shape[1], dtype=float), first, (float(w0), float(w1)), weekday,
+                        alpha=alpha, min_pre=min_pre, flag=flag, threshold=threshold)
     rows = []
     for s in range(logy.shape[0]):
-        pre_cens = bool(flag[s, : int(first)].any())
-        if wa.ok[s] and not pre_cens:
+        tail = censored_tail(flag[s], int(first))
+        if s in entry:
+            why = {} if tail < max_tail or (~np.isnan(logy[s, : int(first)])).sum() < min_pre else {
+                "why": f"the pre-period ends with {tail} days below the chart (>= {max_tail}): the level at the "
+                       "events is not located and a forecast would extrapolate the trend from the last ranked day"}
+            b = window_bound(logy[s], flag[s], w0, w1, threshold, **why)
+            rows.append({"series": s, "event_id": None, "estimand": "window_average", **b})
+        elif wa.ok[s]:
             rows.append({"series": s, "event_id": None, "estimand": "window_average", "kind": "estimate",
-                         "estimate": wa.estimate[s], "se": wa.se[s], "ci_low": wa.ci_low[s], "ci_high": wa.ci_high[s]})
+                         "estimate": wa.estimate[s], "se": wa.se[s], "ci_low": wa.ci_low[s], "ci_high": wa.ci_high[s],
+                         "reason": wa.reason[s] or None})
         else:
-            why = ("pre-period has days below the chart depth: the pre-period-only counterfactual needs "
-                   "their latent values (censored likelihood)" if pre_cens else wa.reason[s])
             rows.append({"series": s, "event_id": None, "estimand": "window_average", "kind": "not_identified",
-                         "reason": why})
+                         "reason": wa.reason[s]})
     return rows, np.where(wa.ok, wa.rho_pre, np.nan)
 
 
