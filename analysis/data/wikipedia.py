@@ -148,6 +148,30 @@ def rank_panel(chart: pl.DataFrame, threshold: pl.DataFrame, articles: dict[str,
     )
 
 
+def chart_panel(chart: pl.DataFrame, threshold: pl.DataFrame, articles: dict[str, str] = ARTICLES) -> pl.DataFrame:
+    """The whole top-100 chart of every day in the panel schema: the study panel.
+
+    Every day holds 100 rows, so a mapped article absent on a day is **censored** (rank > 100)
+    in :func:`analysis.data.censoring.complete_daily`, never a missing snapshot.  Mapped articles
+    carry their app name; every other article keeps its title as ``app_name`` (prefixed
+    ``article:`` only where a title equals a mapped app name).
+    """
+    apps = set(articles.values())
+    mapped = pl.col("article").is_in(list(articles))
+    name = (pl.when(mapped).then(pl.col("article").replace(articles))
+            .when(pl.col("article").is_in(list(apps))).then(pl.lit("article:") + pl.col("article"))
+            .otherwise(pl.col("article")))
+    return (
+        chart.join(threshold.rename({"views_at_rank_100": "threshold"}), on="date", how="left")
+        .select(
+            "date", pl.lit(STORE).alias("store"), pl.lit(COUNTRY).alias("country"), pl.lit(CHART).alias("chart"),
+            pl.col("article").alias("app_id"), name.alias("app_name"),
+            "rank", pl.lit(DEPTH, pl.Int64).alias("chart_depth"), "views", "threshold",
+        )
+        .sort("date", "store", "country", "chart", "rank")
+    )
+
+
 def views_grid(chart: pl.DataFrame, threshold: pl.DataFrame, articles: dict[str, str] = ARTICLES) -> pl.DataFrame:
     """One row per mapped article and chart day: the censored views outcome.
 

@@ -28,7 +28,7 @@ Scale: log(rank) on the top-100 chart (negative = more attention), as for app ch
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import timedelta
 
 import polars as pl
 
@@ -144,36 +144,3 @@ def placebo_year(grid: pl.DataFrame, spec: ITSSpec, events: pl.DataFrame, store:
     if have.select("date").n_unique() < (ps.end - ps.start).days + 1:
         return pl.DataFrame(schema=SCHEMA)
     return wiki_effects(have, ps, events, store)
-
-
-def format_effects(rows: list[dict], title: str = "Per-article results, log(rank) scale (negative = more attention)") -> str:
-    """A plain-text table of Effects-frame rows (as stored in a manifest), for the terminal."""
-    lines = [title, f"  {'app':<9} {'ed.':<3} {'estimand':<15} {'kind':<14} {'value':>9}  {'95% CI / side':<22} "
-                    f"{'best rank':>9}  window"]
-    for r in rows:
-        if r["kind"] == "estimate":
-            val, extra = f"{r['estimate']:+.3f}", f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-        elif r["kind"] == "bound":
-            val, extra = f"{r['bound']:+.3f}", f"{r['side']} bound ({'<=' if r['side'] == 'upper' else '>='})"
-        else:
-            val, extra = "", "not identified"
-        best = "" if r.get("best_rank") is None else str(r["best_rank"])
-        lines.append(f"  {r['app_name']:<9} {r['country']:<3} {r['estimand']:<15} {r['kind']:<14} {val:>9}  {extra:<22} "
-                     f"{best:>9}  {r['window_start']} .. {r['window_end']}")
-    return "\n".join(lines)
-
-
-def manifest_rows(data, values: dict, placebo: bool = False) -> list[dict]:
-    """Per-article results of a pageview study for the report manifest (JSON-ready Effects rows):
-    the run's parameters on the study's views grid; ``placebo``: the same weeks a year earlier.
-    Empty where there is no chart rank (uncensored pageviews) or the error model has no censored
-    likelihood yet."""
-    if values["errors"] not in ("iid", "hac") or "rank" not in data.views.columns or data.views["rank"].is_null().all():
-        return []
-    spec = ITSSpec(date.fromisoformat(str(values["intervention_date"])), values["pre_days"], values["post_days"],
-                   transform=values["transform"], alpha=values["alpha"], errors=values["errors"],
-                   impact=values["impact"], seasonality=values["seasonality"], censored=True,
-                   chart_depth=data.chart_depth)
-    sel = data.views.filter(pl.col("app_name").is_in(values["apps"]), pl.col("country").is_in(values["countries"]))
-    eff = (placebo_year if placebo else wiki_effects)(sel, spec, data.events, values["store"])
-    return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in eff.iter_rows(named=True)]
