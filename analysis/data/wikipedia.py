@@ -56,8 +56,8 @@ LICENCE = "CC0 1.0 (Wikimedia pageview data)"
 SOURCE_URL = "https://wikimedia.org/api/rest_v1/metrics/pageviews/top/en.wikipedia/all-access/YYYY/MM/DD"
 PARLER_NOVEMBER = (date(2020, 11, 15), date(2020, 11, 16), date(2020, 11, 18))
 PARLER_NOTE = ("Parler was in the top 100 on 2020-11-15, 11-16 and 11-18 (post-election attention): a real "
-               "pre-period event. The default window (pre_days=38, from 2020-12-01) leaves those days out of "
-               "the baseline; -p pre_days=54 puts them in")
+               "pre-period event. The default window (pre_days=34 before the first event term, X01 on "
+               "2021-01-04: from 2020-12-01) leaves those days out of the baseline; -p pre_days=50 puts them in")
 
 
 def read_checksums(directory: Path = DIR) -> dict[str, str]:
