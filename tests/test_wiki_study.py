@@ -161,3 +161,15 @@ def test_run_wiki_top100_offline_writes_a_real_report_whose_answer_covers_the_fo
     views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True, infer_schema_length=None)
     assert views.filter(pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))["views"].to_list() == [199246]
     assert ws.TOP100_DEFAULTS["pre_days"] == m["parameters"]["pre_days"]
+
+
+def test_answer_lines_print_estimates_bounds_and_reasons():
+    from analysis.report.answer_text import answer_lines
+
+    a = answer_table(_effects(-0.7, -1.0, -0.4, -0.5), truth=None, synthetic=False, outcome="attention")
+    ni = a.head(1).with_columns(pl.lit("not_identified").alias("kind"), pl.lit("X. is not identified: no days.")
+                                .alias("sentence"), pl.lit("X01").alias("event_id"))
+    lines = answer_lines(pl.concat([a, ni]))
+    assert lines[2].split() == ["Signal", "en", "-", "window_average", "estimate", "-0.700", "[-1.000,", "-0.400]"]
+    assert lines[3].split() == ["Signal", "en", "X04+X05", "level", "bound", "<=", "-0.500", "one-sided"]
+    assert lines[4].endswith("not identified: no days")

@@ -19,7 +19,8 @@ def answer_lines(answer: pl.DataFrame, title: str = "The answer") -> list[str]:
     for r in answer.iter_rows(named=True):
         est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
         if r["kind"] == "not_identified":
-            val, ci = "", "not identified"
+            why = (r["sentence"] or "").partition("not identified: ")[2].rstrip(".")
+            val, ci = "", f"not identified: {why}" if why else "not identified"
         elif r["kind"] == "bound" and (lo is None) != (hi is None):
             val = f"<= {_num(hi)}" if lo is None else f">= {_num(lo)}"
             ci = f"estimate {_num(est)}" if est is not None else "one-sided"
