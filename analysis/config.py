@@ -1,10 +1,20 @@
-"""One place for the project's paths (cookiecutter-data-science style).
+"""One place for the project's paths and every ``EXODUS_*`` environment variable
+(cookiecutter-data-science style).  No other module reads an ``EXODUS_*`` variable
+(``tests/test_layout.py`` checks it); each variable is read here, when it is asked for, so tests
+can relocate things with ``monkeypatch.setenv``.
 
-Environment variables let tests and users relocate outputs and inputs without editing code:
-``EXODUS_REPORTS_DIR`` (report versions), ``EXODUS_SHARED_DATA`` (third-party data beside
-the project, read only in tests and development), ``EXODUS_WIKIMEDIA_API`` (base URL of the
-Wikimedia REST API, default https://wikimedia.org/api/rest_v1; a loopback server in tests),
-``EXODUS_WIKIMEDIA_CONTACT`` (an e-mail or URL put in the User-Agent, as Wikimedia's policy asks).
+- ``EXODUS_REPORTS_DIR``: report versions (:func:`reports_dir`).
+- ``EXODUS_SHARED_DATA``: third-party data beside the project, read only in tests and development.
+- ``EXODUS_CACHE_DIR``: downloaded files (:func:`cache_dir`, default ``data/cache``).
+- ``EXODUS_LOCKS_DIR``: study locks (:func:`locks_dir`, default ``data/locks``).
+- ``EXODUS_DATA_MIRROR``: an offline copy of the app-rankings archive (:func:`data_mirror`).
+- ``EXODUS_GITHUB_API``, ``EXODUS_RAW_BASE``: base URLs of the GitHub API and raw files.
+- ``EXODUS_WIKIMEDIA_API``: base URL of the Wikimedia REST API (default
+  https://wikimedia.org/api/rest_v1; a loopback server in tests); ``EXODUS_WIKIMEDIA_CONTACT``:
+  an e-mail or URL put in the User-Agent, as Wikimedia's policy asks.
+- ``EXODUS_RUN``: set to ``1`` in the kernels of ``exodus run`` (:data:`RUN_FLAG`, :func:`in_report_run`).
+
+``GITHUB_TOKEN`` (optional, GitHub API only) is read here too (:func:`github_token`).
 """
 
 from __future__ import annotations
@@ -17,6 +27,46 @@ NOTEBOOKS = ROOT / "notebooks"
 DATA = ROOT / "data"
 EVENTS = DATA / "events"
 EVENTS_FILE = EVENTS / "events_jan2021.csv"
+
+RUN_FLAG = "EXODUS_RUN"  # the runner sets it to "1" in the kernel's environment (report.run.RUN_ENV)
+DEFAULT_GITHUB_API = "https://api.github.com"
+DEFAULT_RAW_BASE = "https://raw.githubusercontent.com"
+
+
+def in_report_run() -> bool:
+    """True inside a kernel started by ``exodus run`` (``EXODUS_RUN=1``)."""
+    return os.environ.get(RUN_FLAG) == "1"
+
+
+def cache_dir() -> Path:
+    """Downloaded files (``EXODUS_CACHE_DIR``; default ``data/cache``)."""
+    return Path(os.environ.get("EXODUS_CACHE_DIR", DATA / "cache"))
+
+
+def locks_dir() -> Path:
+    """Directory of the study locks (``EXODUS_LOCKS_DIR``; default ``data/locks``)."""
+    return Path(os.environ.get("EXODUS_LOCKS_DIR", DATA / "locks"))
+
+
+def data_mirror() -> Path | None:
+    """An offline copy of the app-rankings archive (``EXODUS_DATA_MIRROR``), or None when unset."""
+    m = os.environ.get("EXODUS_DATA_MIRROR")
+    return Path(m) if m else None
+
+
+def github_api() -> str:
+    """Base URL of the GitHub API (``EXODUS_GITHUB_API``), without a trailing slash."""
+    return os.environ.get("EXODUS_GITHUB_API", DEFAULT_GITHUB_API).rstrip("/")
+
+
+def raw_base() -> str:
+    """Base URL of raw GitHub files (``EXODUS_RAW_BASE``), without a trailing slash."""
+    return os.environ.get("EXODUS_RAW_BASE", DEFAULT_RAW_BASE).rstrip("/")
+
+
+def github_token() -> str | None:
+    """``GITHUB_TOKEN`` (optional; raises the GitHub API's rate limit), or None."""
+    return os.environ.get("GITHUB_TOKEN") or None
 
 
 def reports_dir() -> Path:

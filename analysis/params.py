@@ -76,7 +76,7 @@ class StudyParams:
     window_days: int = _p(14, "days of the window-average effect, from the first event's first affected snapshot", EVENT_STUDY)
     event_kinds: list[str] = _p(list(EVENT_KINDS), "registry event kinds that enter the per-event design (confound, deplatforming, platform_action, other)", EVENT_STUDY)
     exclude_events: list[str] = _p([], "registry event ids left out of the per-event design (e.g. X11)", EVENT_STUDY)
-    event_shapes: list[str] = _p(["X03=decay:14"], "impact shape per event as EVENT_ID=IMPACT (step, step+slope or decay:HALF_LIFE; others step): the Musk tweet is a decaying spike", EVENT_STUDY)
+    event_shapes: list[str] = _p(["X03:decay:14"], "impact shape per event as EVENT_ID:IMPACT, IMPACT one of step, step+slope, decay:HALF_LIFE (others: step); the Musk tweet is a decaying spike", EVENT_STUDY)
     contrast_treated: str = _p("us", "treated country of the contrast design (treated minus the mean of the controls)", EVENT_STUDY)
     contrast_controls: list[str] = _p(["gb", "de", "fr"], "control countries of the contrast design (judged by pre-period parallel trends)", EVENT_STUDY)
     output_dir: str = _p("", "set by `exodus run`; empty: display only")

@@ -175,3 +175,21 @@ def test_int_parameters_round_trip(value):
 def test_list_parameters_round_trip_comma_and_json(items):
     assert params.convert(",".join(items), "list[str]", "xs") == items
     assert params.convert(json.dumps(items), "list[str]", "xs") == items
+
+
+def test_papermill_parses_every_parameter_of_every_notebook():
+    """Papermill reads the parameters cell with its own parser (it cannot parse some values, e.g.
+    an equals sign inside a string): every parameter a notebook uses must be visible to it, or
+    ``-p`` values would be silently dropped ("Passed unknown parameter")."""
+    import json
+
+    from papermill.translators import PythonTranslator
+
+    from analysis.config import NOTEBOOKS
+
+    for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+        cell = next(c for c in json.loads(nb.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
+        cell["source"] = "".join(cell["source"])
+        found = {p.name for p in PythonTranslator.inspect(cell)}
+        wanted = set(params.notebook_values(params.StudyParams(), nb.stem, "x"))
+        assert wanted <= found, (nb.name, wanted - found)

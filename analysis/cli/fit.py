@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from analysis.cli import fit_censoring, fit_designs, fitcheck
+from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models import engine
 from analysis.models.design import Impact, Seasonality, build_design
@@ -102,28 +103,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def read_table(path: Path) -> pl.DataFrame:
     """Read CSV (all columns as text, cast later with row-level errors) or parquet."""
-    src = str(path)
-    if not path.is_file():
-        raise DataError("file not found", file=src)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            return pl.read_parquet(path)
-        except Exception as exc:
-            raise DataError(f"cannot be read as parquet: {exc}", file=src) from None
-    fitcheck.ragged_csv(path)  # a ragged row is named by its number, not by polars' advice
-    try:
-        df = pl.read_csv(path, infer_schema=False)
-    except Exception as exc:
-        raise DataError(f"cannot be read as CSV: {exc}", file=src) from None
+    df = read_frame(path, csv_suffixes=None)  # a ragged row is named by its number, not by polars' advice
     if df.height == 0:
-        raise DataError("the file has no data rows", file=src)
+        raise DataError("the file has no data rows", file=str(path))
     return df
 
 
 def _fail_first(df: pl.DataFrame, bad: pl.Expr, message: str, src: str, column: str) -> None:
-    hit = df.filter(bad).head(1)
-    if hit.height:
-        raise DataError(message, file=src, column=column, row=int(hit[ROW][0]), value=hit[column][0])
+    fail_first(df, bad, message, src, column, ROW)
 
 
 def _numeric(df: pl.DataFrame, col: str, src: str) -> pl.DataFrame:
@@ -248,6 +235,27 @@ def _clean(v):
     return v
 
 
+def _cutoffs(dates: list[date], grid_dates: pl.Series, freq: str,
+             span: tuple[date, date]) -> tuple[list[date], list[float]]:
+    """The distinct intervention dates, sorted, and each one's first period index on the grid.
+
+    Stops with :class:`InputError` when dates repeat, when one is not strictly inside the data
+    (rows before and after it are needed), or when two fall in the same period."""
+    interventions = sorted(set(dates))
+    if len(interventions) != len(dates):
+        raise InputError("--intervention dates must be distinct")
+    cut = []
+    for d in interventions:
+        after = np.nonzero((grid_dates >= d).to_numpy())[0]
+        if after.size == 0 or after[0] == 0:
+            raise InputError(f"intervention {d} is not inside the data ({span[0]} .. {span[1]}): "
+                             "need rows before and after it")
+        cut.append(float(after[0]))
+    if len(set(cut)) != len(cut):
+        raise InputError(f"interventions {', '.join(map(str, interventions))} fall in the same {freq} period")
+    return interventions, cut
+
+
 def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace) -> list[dict]:
     """Fit every group on the common period grid in one batched call; one dict per group."""
     dcol = args.date_col
@@ -270,18 +278,7 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
         off[gi, ti] = np.log(df[args.exposure].cast(pl.Float64).to_numpy())
     grid_dates = (pl.date_range(start, df[dcol].max(), {"daily": "1d", "weekly": "1w", "monthly": "1mo"}[freq],
                                 eager=True))
-    interventions = sorted(set(args.intervention))
-    if len(interventions) != len(args.intervention):
-        raise InputError("--intervention dates must be distinct")
-    cut = []
-    for d in interventions:
-        after = np.nonzero((grid_dates >= d).to_numpy())[0]
-        if after.size == 0 or after[0] == 0:
-            raise InputError(f"intervention {d} is not inside the data ({start} .. {df[dcol].max()}): "
-                             "need rows before and after it")
-        cut.append(float(after[0]))
-    if len(set(cut)) != len(cut):
-        raise InputError(f"interventions {', '.join(map(str, interventions))} fall in the same {freq} period")
+    interventions, cut = _cutoffs(args.intervention, grid_dates, freq, (start, df[dcol].max()))
     y = engine.transform_outcome(Y, model.transform)
     weekday = grid_dates.dt.weekday().to_numpy() if freq == "daily" else None
     fitcheck.check_variation(y, groups, by, args.outcome)

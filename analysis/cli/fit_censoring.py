@@ -20,6 +20,7 @@ import argparse
 import numpy as np
 import polars as pl
 
+from analysis.data.csvcheck import fail_first
 from analysis.errors import DataError, InputError
 from analysis.models import engine
 from analysis.models.bounds import MIN_RANKED_PRE, bound_from_days
@@ -51,10 +52,8 @@ def check(args: argparse.Namespace, df: pl.DataFrame, src: str, row_col: str) ->
     if args.transform == "log" and depth <= 0:
         raise InputError(f"--censored-above {depth:g} with --transform log: DEPTH must be positive")
     y = pl.col(args.outcome)
-    hit = df.filter(y.is_not_null() & (y > depth)).head(1)
-    if hit.height:
-        raise DataError(f"observed value above --censored-above {depth:g} (censored rows must be empty)",
-                        file=src, column=args.outcome, row=int(hit[row_col][0]), value=hit[args.outcome][0])
+    fail_first(df, y.is_not_null() & (y > depth), f"observed value above --censored-above {depth:g} "
+               "(censored rows must be empty)", src, args.outcome, row_col)
     if df[args.outcome].null_count() == df.height:
         raise DataError("every outcome is empty (censored): nothing to fit", file=src, column=args.outcome)
 

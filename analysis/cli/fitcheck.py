@@ -19,8 +19,6 @@ estimable and fits the others.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 
@@ -60,11 +58,10 @@ def check_columns(df: pl.DataFrame, date_col: str, outcome: str, by: list[str], 
 
 def check_finite(df: pl.DataFrame, col: str, src: str) -> None:
     """No infinite or NaN value in the (numeric, already cast) column ``col``; names the row."""
+    from analysis.data.csvcheck import fail_first
+
     c = pl.col(col)
-    hit = df.filter(c.is_not_null() & (c.is_infinite() | c.is_nan())).head(1)
-    if hit.height:
-        raise DataError("not a finite number (inf or NaN)", file=src, column=col, row=int(hit[ROW][0]),
-                        value=hit[col][0])
+    fail_first(df, c.is_not_null() & (c.is_infinite() | c.is_nan()), "not a finite number (inf or NaN)", src, col, ROW)
 
 
 def check_allocation(n_groups: int, n_periods: int, by: list[str], src: str) -> None:
@@ -111,8 +108,3 @@ def check_rank(X: np.ndarray, names: list[str], y: np.ndarray, groups: pl.DataFr
                              f"< {k} terms){what}; the model's terms are not all identified by this group's rows")
 
 
-def ragged_csv(path: Path) -> None:
-    """Name the first row whose field count differs from the header (raises DataError)."""
-    from analysis.data.csvcheck import check_csv_structure
-
-    check_csv_structure(path)

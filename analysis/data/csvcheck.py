@@ -1,4 +1,14 @@
-"""Locate structural CSV problems (ragged rows, bad encoding) by row, before parsing."""
+"""The project's one table reader and row checker.
+
+- :func:`check_csv_structure` locates structural CSV problems (ragged rows, bad encoding) by row,
+  before parsing, so a user is told the row number, not a parser's advice.
+- :func:`read_frame` reads a CSV (every column as text, cast later with row-level errors) or a
+  parquet file; :func:`read_table` adds required and optional columns and a 1-based ``_row``.
+- :func:`fail_first` (and :func:`row_checker`, its bound form) raises a :class:`DataError` naming
+  file, column, row and value at the first row where a condition holds.
+
+Readers of packaged, hashed bytes (``data.wikipedia``) parse from memory; the rules are the same.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +43,34 @@ def check_csv_structure(path: Path) -> None:
         raise DataError(f"is not valid CSV: {exc}", file=str(path)) from exc
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def read_frame(path: str | Path, csv_suffixes: tuple[str, ...] | None = (".csv",)) -> pl.DataFrame:
+    """Read a parquet file (suffix in :data:`PARQUET_SUFFIXES`) or a CSV with every column as
+    text.  ``csv_suffixes``: the suffixes read as CSV; ``None``: any other suffix.
+
+    A missing file, an unsupported suffix, a ragged row, bad UTF-8 or an unreadable file is a
+    :class:`DataError` naming the file (and the row where there is one)."""
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise DataError("file not found", file=src)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            return pl.read_parquet(path)
+        except Exception as exc:  # polars/arrow raise many types for unreadable files
+            raise DataError(f"cannot be read as parquet: {exc}", file=src) from None
+    if csv_suffixes is not None and suffix not in csv_suffixes:
+        raise DataError(f"unsupported format: use {' or '.join((*csv_suffixes, PARQUET_SUFFIXES[0]))}", file=src)
+    check_csv_structure(path)
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except Exception as exc:  # polars raises several types for unreadable CSV
+        raise DataError(f"cannot be read as CSV: {exc}", file=src) from None
+
+
 def read_table(
     path: str | Path, columns: tuple[str, ...], what: str = "table", optional: tuple[str, ...] = ()
 ) -> tuple[pl.DataFrame, str]:
@@ -44,13 +82,9 @@ def read_table(
     """
     path = Path(path)
     src = str(path)
-    if not path.exists():
+    if not path.is_file():
         raise DataError(f"{what} file not found", file=src)
-    check_csv_structure(path)
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except Exception as exc:  # polars raises several types for unreadable CSV
-        raise DataError(f"cannot be read as CSV: {exc}", file=src) from exc
+    raw = read_frame(path, csv_suffixes=None)
     missing = [c for c in columns if c not in raw.columns]
     if missing:
         raise DataError(f"missing column(s) {missing}; expected {list(columns)}", file=src)
@@ -70,9 +104,14 @@ def row_checker(
     that replace columns with parsed versions as they validate."""
 
     def fail(column: str, mask: pl.Expr, message: str) -> None:
-        df = frame() if callable(frame) else frame
-        hit = df.filter(mask).head(1)
-        if not hit.is_empty():
-            raise DataError(message, file=src, column=column, row=int(hit["_row"][0]), value=hit[column][0])
+        fail_first(frame() if callable(frame) else frame, mask, message, src, column)
 
     return fail
+
+
+def fail_first(df: pl.DataFrame, mask: pl.Expr, message: str, src: str, column: str, row: str = "_row") -> None:
+    """Raise :class:`DataError` at the first row of ``df`` where ``mask`` holds, naming file,
+    ``column``, the row (from the 1-based index column ``row``) and the offending value."""
+    hit = df.filter(mask).head(1)
+    if not hit.is_empty():
+        raise DataError(message, file=src, column=column, row=int(hit[row][0]), value=hit[column][0])

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.config import DATA
+from analysis.config import cache_dir as cache_root  # EXODUS_CACHE_DIR
+from analysis.config import data_mirror as mirror_dir  # EXODUS_DATA_MIRROR
 from analysis.data import app_rankings as ar
 from analysis.data.daily import DEFAULT_RULE, to_daily
 from analysis.data.lock import Entry, Lock, Progress, lock_sha256, read_lock, write_lock
@@ -42,17 +43,8 @@ from analysis.errors import DataError, InputError
 CONVERTER_VERSION = "1"  # bump when the conversion changes, so cached panels are rebuilt
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("EXODUS_CACHE_DIR", DATA / "cache"))
-
-
 def files_dir(cache: Path | None = None) -> Path:
     return (cache or cache_root()) / "app-rankings"
-
-
-def mirror_dir() -> Path | None:
-    m = os.environ.get("EXODUS_DATA_MIRROR")
-    return Path(m) if m else None
 
 
 def sha256(data: bytes) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.data.csvcheck import check_csv_structure
+from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError
 
 STORES = ("ios", "google_play")
@@ -57,22 +57,7 @@ def _check_unique(df: pl.DataFrame, key: list[str], column: str, source: str, wh
 
 def read_panel(path: str | Path, default_depth: int | None = None) -> pl.DataFrame:
     """Read a rank panel from CSV or parquet and validate it (see :func:`validate_panel`)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", file=str(path))
-    try:
-        if path.suffix == ".parquet":
-            raw = pl.read_parquet(path)
-        elif path.suffix == ".csv":
-            check_csv_structure(path)
-            raw = pl.read_csv(path, infer_schema=False)
-        else:
-            raise DataError("unsupported format: use .csv or .parquet", file=str(path))
-    except DataError:
-        raise
-    except Exception as exc:  # polars/arrow raise many types for unreadable files
-        raise DataError(f"cannot be read as {path.suffix[1:]}: {exc}", file=str(path)) from exc
-    return validate_panel(raw, source=str(path), default_depth=default_depth)
+    return validate_panel(read_frame(path), source=str(path), default_depth=default_depth)
 
 
 def validate_panel(raw: pl.DataFrame, source: str = "<panel>", default_depth: int | None = None) -> pl.DataFrame:
@@ -94,18 +79,32 @@ def validate_panel(raw: pl.DataFrame, source: str = "<panel>", default_depth: in
     if raw.height == 0:
         raise DataError("the panel has no rows", file=source)
     optional = [c for c in OPTIONAL if c in raw.columns]
-    df = raw.select(list(SCHEMA) + optional).with_row_index("_row", offset=1)
+    df = _check_fields(raw.select(list(SCHEMA) + optional).with_row_index("_row", offset=1), source)
+    df, optional = _check_depth(df, source, optional, default_depth)
+    if "snapshot_utc" in optional:
+        df = df.with_columns(_as_utc(df["snapshot_utc"], source))
+        _fail(df, source, "snapshot_utc", pl.col("snapshot_utc").is_not_null()
+              & (pl.col("snapshot_utc").dt.date() != pl.col("date")),
+              "snapshot_utc is not on the row's (UTC) date")
+    _check_unique(df, list(KEY), "app_id", source, "duplicate key (date, store, country, chart, app_id)")
+    # Ranks are distinct within one snapshot; daily aggregates (snapshot_utc null) may tie.
+    single = df.filter(pl.col("snapshot_utc").is_not_null()) if "snapshot_utc" in optional else df
+    _check_unique(single, ["date", "store", "country", "chart", "rank"], "rank", source,
+                  "two apps hold the same rank in one chart on one day")
+    schema = {**SCHEMA, **{c: OPTIONAL[c] for c in optional}}
+    return df.select(list(schema)).cast(schema).sort(list(KEY))
 
-    def fail(column: str, mask: pl.Expr, message: str) -> None:
-        hit = df.filter(mask).head(1)
-        if not hit.is_empty():
-            raise DataError(
-                message, file=source, column=column, row=int(hit["_row"][0]), value=hit[column][0]
-            )
 
+def _fail(df: pl.DataFrame, source: str, column: str, mask: pl.Expr, message: str) -> None:
+    fail_first(df, mask, message, source, column)
+
+
+def _check_fields(df: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Required fields: non-empty ids, ISO dates (``_date``), positive integer ranks (``_rankf``),
+    known stores and charts, lower-case ISO 3166-1 alpha-2 countries."""
     for col in ("store", "country", "chart", "app_id", "app_name"):
         df = df.with_columns(pl.col(col).cast(pl.String))
-        fail(col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "empty value")
+        _fail(df, source, col, pl.col(col).is_null() | (pl.col(col).str.strip_chars() == ""), "empty value")
 
     # Dates: ISO YYYY-MM-DD strings or already dates.
     if df.schema["date"] in (pl.Date(), pl.Datetime()):
@@ -114,52 +113,44 @@ def validate_panel(raw: pl.DataFrame, source: str = "<panel>", default_depth: in
         df = df.with_columns(
             pl.col("date").cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias("_date")
         )
-    fail("date", pl.col("_date").is_null(), "unparseable date (expected YYYY-MM-DD)")
+    _fail(df, source, "date", pl.col("_date").is_null(), "unparseable date (expected YYYY-MM-DD)")
 
     # Ranks: positive integers; a float like 3.0 is accepted, 3.5 is not.
     r = pl.col("rank").cast(pl.String).str.strip_chars()
     df = df.with_columns(r.cast(pl.Float64, strict=False).alias("_rankf"))
-    fail("rank", pl.col("_rankf").is_null(), "rank is not a number")
-    fail("rank", pl.col("_rankf") != pl.col("_rankf").round(0), "rank is not an integer")
-    fail("rank", pl.col("_rankf") < 1, "rank must be >= 1 (ranks are 1-based chart positions)")
+    _fail(df, source, "rank", pl.col("_rankf").is_null(), "rank is not a number")
+    _fail(df, source, "rank", pl.col("_rankf") != pl.col("_rankf").round(0), "rank is not an integer")
+    _fail(df, source, "rank", pl.col("_rankf") < 1, "rank must be >= 1 (ranks are 1-based chart positions)")
 
-    fail("store", ~pl.col("store").is_in(STORES), f"unknown store; expected one of {STORES}")
-    fail("chart", ~pl.col("chart").is_in(CHARTS), f"unknown chart; expected one of {CHARTS}")
-    fail(
-        "country",
-        ~pl.col("country").str.contains(r"^[a-z]{2}$"),
-        "country must be an ISO 3166-1 alpha-2 code in lower case",
-    )
+    _fail(df, source, "store", ~pl.col("store").is_in(STORES), f"unknown store; expected one of {STORES}")
+    _fail(df, source, "chart", ~pl.col("chart").is_in(CHARTS), f"unknown chart; expected one of {CHARTS}")
+    _fail(df, source, "country", ~pl.col("country").str.contains(r"^[a-z]{2}$"),
+          "country must be an ISO 3166-1 alpha-2 code in lower case")
+    return df.with_columns(pl.col("_date").alias("date"), pl.col("_rankf").cast(pl.Int64).alias("rank"))
 
-    df = df.with_columns(pl.col("_date").alias("date"), pl.col("_rankf").cast(pl.Int64).alias("rank"))
+
+def _check_depth(df: pl.DataFrame, source: str, optional: list[str],
+                 default_depth: int | None) -> tuple[pl.DataFrame, list[str]]:
+    """``chart_depth``: integer, at least every rank, one value per chart-day; without the column,
+    ``default_depth`` (when given) becomes it.  Returns the frame and the optional columns present."""
     if "chart_depth" in optional:
         d = pl.col("chart_depth").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
         df = df.with_columns(d.alias("_depthf"))
-        fail("chart_depth", pl.col("_depthf").is_null(), "chart_depth is not a number")
-        fail("chart_depth", pl.col("_depthf") != pl.col("_depthf").round(0), "chart_depth is not an integer")
-        fail("chart_depth", pl.col("_depthf") < pl.col("_rankf"),
-             "rank is larger than the chart depth (the chart cannot list it)")
-        fail("chart_depth", pl.col("_depthf").n_unique().over(list(CHART_DAY)) > 1,
-             "chart_depth differs within one chart on one day")
-        df = df.with_columns(pl.col("_depthf").cast(pl.Int64).alias("chart_depth"))
-    elif default_depth is not None:
-        fail("rank", pl.col("_rankf") > default_depth,
-             f"rank is deeper than default_depth={default_depth} and the panel has no chart_depth column: "
-             "add one, or give -p default_depth=N (the chart's depth)")
-        df = df.with_columns(pl.lit(default_depth, dtype=pl.Int64).alias("chart_depth"))
-        optional.append("chart_depth")
-    if "snapshot_utc" in optional:
-        df = df.with_columns(_as_utc(df["snapshot_utc"], source))
-        fail("snapshot_utc", pl.col("snapshot_utc").is_not_null()
-             & (pl.col("snapshot_utc").dt.date() != pl.col("date")),
-             "snapshot_utc is not on the row's (UTC) date")
-    _check_unique(df, list(KEY), "app_id", source, "duplicate key (date, store, country, chart, app_id)")
-    # Ranks are distinct within one snapshot; daily aggregates (snapshot_utc null) may tie.
-    single = df.filter(pl.col("snapshot_utc").is_not_null()) if "snapshot_utc" in optional else df
-    _check_unique(single, ["date", "store", "country", "chart", "rank"], "rank", source,
-                  "two apps hold the same rank in one chart on one day")
-    schema = {**SCHEMA, **{c: OPTIONAL[c] for c in optional}}
-    return df.select(list(schema)).cast(schema).sort(list(KEY))
+        _fail(df, source, "chart_depth", pl.col("_depthf").is_null(), "chart_depth is not a number")
+        _fail(df, source, "chart_depth", pl.col("_depthf") != pl.col("_depthf").round(0),
+              "chart_depth is not an integer")
+        _fail(df, source, "chart_depth", pl.col("_depthf") < pl.col("_rankf"),
+              "rank is larger than the chart depth (the chart cannot list it)")
+        _fail(df, source, "chart_depth", pl.col("_depthf").n_unique().over(list(CHART_DAY)) > 1,
+              "chart_depth differs within one chart on one day")
+        return df.with_columns(pl.col("_depthf").cast(pl.Int64).alias("chart_depth")), optional
+    if default_depth is not None:
+        _fail(df, source, "rank", pl.col("_rankf") > default_depth,
+              f"rank is deeper than default_depth={default_depth} and the panel has no chart_depth column: "
+              "add one, or give -p default_depth=N (the chart's depth)")
+        return (df.with_columns(pl.lit(default_depth, dtype=pl.Int64).alias("chart_depth")),
+                [*optional, "chart_depth"])
+    return df, optional
 
 
 def _as_utc(col: pl.Series, source: str) -> pl.Series:

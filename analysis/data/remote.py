@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import sys
 import time
@@ -27,10 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from analysis.config import github_api as api_base  # EXODUS_GITHUB_API
+from analysis.config import (
+    github_token,
+    raw_base,  # noqa: F401  (EXODUS_RAW_BASE; re-exported)
+)
 from analysis.errors import ExodusError
 
-DEFAULT_API = "https://api.github.com"
-DEFAULT_RAW = "https://raw.githubusercontent.com"
 USER_AGENT = "exodus-research-package (+https://github.com/Price-of-Privacy-in-Digital-Markets/app-rankings reader)"
 
 
@@ -53,14 +55,6 @@ class RateLimited(RemoteError):
         self.reset_at = reset_at
 
 
-def api_base() -> str:
-    return os.environ.get("EXODUS_GITHUB_API", DEFAULT_API).rstrip("/")
-
-
-def raw_base() -> str:
-    return os.environ.get("EXODUS_RAW_BASE", DEFAULT_RAW).rstrip("/")
-
-
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -69,7 +63,7 @@ def _stderr(msg: str) -> None:
 class Http:
     """A small HTTP client with the retry and rate-limit rules above (clock injectable)."""
 
-    token: str | None = field(default_factory=lambda: os.environ.get("GITHUB_TOKEN") or None)
+    token: str | None = field(default_factory=github_token)
     max_wait: float = 3600.0
     retries: int = 3
     timeout: float = 60.0

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from analysis.config import DATA, EVENTS_FILE, ROOT
+from analysis.config import EVENTS_FILE, ROOT, locks_dir
 from analysis.data import app_rankings as ar
 from analysis.data import demo as demo_mod
 from analysis.data.daily import DEFAULT_RULE, parse_rule
@@ -61,7 +60,7 @@ class ArchiveStudy:
     @property
     def lock(self) -> Path:
         """``data/locks/<name>.json`` (``EXODUS_LOCKS_DIR`` relocates the directory)."""
-        return Path(os.environ.get("EXODUS_LOCKS_DIR", DATA / "locks")) / f"{self.name}.json"
+        return locks_dir() / f"{self.name}.json"
 
     def lock_command(self) -> str:
         rel = _rel(self.lock)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from analysis.figures import title
+from analysis.figures.common import title
 
 WINDOW = "window average"
 COLORS = {WINDOW: "#000000", "deplatforming": "#d62728", "platform_action": "#ff7f0e", "confound": "#9467bd",

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import altair as alt
 import polars as pl
 
-from analysis.figures import WIDTH, _iso, title
+from analysis.figures.common import WIDTH, _iso, title
 
 KEYS = ("app_name", "country")
 

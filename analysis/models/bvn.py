@@ -5,7 +5,7 @@
 probabilities", Statistics and Computing 14, 251-260; Drezner & Wesolowsky 1990 for |r| < 0.925,
 Genz's expansion around |r| = 1 otherwise), with 20-point Gauss-Legendre quadrature everywhere:
 absolute error about 1e-15.  It is the algorithm behind scipy's ``multivariate_normal.cdf`` in two
-dimensions (checked against it in ``tests/test_models_censored_ar1.py``).
+dimensions (checked against it in ``tests/models/test_models_censored_ar1.py``).
 
 The derivatives (Plackett 1954) are ``dF/dh = phi(h) Phi((k - r h) / sqrt(1 - r^2))`` and
 ``dF/dr = phi2(h, k; r)``.

@@ -33,7 +33,7 @@ the data, which a short Bartlett window misses); for the conditional likelihood,
 Bartlett lag covariances of the per-term scores to ``H`` covered 85-88% (3-5 lags: at n = 90 with
 12 parameters they are noise with a negative small-sample bias, Kauermann & Carroll 2001); the
 information-based intervals covered 93.3% (560 of 600, pinned at >= 90% by
-``tests/test_models_censored_ar1.py``).  A parametric bootstrap would cost a refit per draw.
+``tests/models/test_models_censored_ar1.py``).  A parametric bootstrap would cost a refit per draw.
 
 Computation: Newton's method with step halving for all series at once, parameters ``(b, log s,
 atanh rho)`` on equilibrated regressors, started from two EM steps of the iid Tobit model and the

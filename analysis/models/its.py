@@ -226,6 +226,17 @@ def _covariate_gaps(Y: np.ndarray, flag: np.ndarray, covariates: dict[str, np.nd
     return Y, flag, {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in covariates.items()}
 
 
+def _empty_fit_frames(key_schema: dict[str, pl.DataType], spec: ITSSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Effects and diagnostics of a fit with no fitted series: the same columns as a non-empty fit
+    (incl. the engine's series index), so callers need no special case."""
+    ratio = ({"ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
+             if spec.model.log_scale else {})
+    effects = pl.DataFrame(schema={**key_schema, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64,
+                                   "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
+                                   **ratio, "kind": pl.String, "series": pl.Int64})
+    return effects, pl.DataFrame(schema={**key_schema, "loglik": pl.Float64, "series": pl.Int64})
+
+
 def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: str = "rank",
               residuals: bool = True, covariates: dict[str, np.ndarray] | None = None,
               snapshots: pl.DataFrame | None = None) -> FrameFit:
@@ -285,13 +296,7 @@ def fit_frame(series: pl.DataFrame, spec: ITSSpec, keys: Sequence[str], value: s
     )
     empty_keys = {k: keydf.schema[k] for k in keys}
     if effects is None:
-        # Same columns as a non-empty fit (incl. the engine's series index), so callers need no special case.
-        effects = pl.DataFrame(schema={**empty_keys, "term": pl.String, "estimate": pl.Float64, "se": pl.Float64,
-                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
-                                       **({"ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
-                                          if spec.model.log_scale else {}),
-                                       "kind": pl.String, "series": pl.Int64})
-        diags = pl.DataFrame(schema={**empty_keys, "loglik": pl.Float64, "series": pl.Int64})
+        effects, diags = _empty_fit_frames(empty_keys, spec)
     if paths is None:
         paths = pl.DataFrame(schema={**empty_keys, "date": pl.Date, "series": pl.Int64})
     if spec.censored and residuals and reasons:

@@ -61,12 +61,14 @@ class EventStudySpec:
 
 
 def parse_shapes(items: list[str]) -> tuple[tuple[str, str], ...]:
-    """``["X03=decay:14", ...]`` -> ``(("X03", "decay:14"), ...)``; ValueError names the bad item."""
+    """``["X03:decay:14", ...]`` -> ``(("X03", "decay:14"), ...)`` (split at the first colon; no
+    equals sign, which papermill cannot parse inside a parameter value); ValueError names the bad
+    item."""
     out = []
     for item in items:
-        eid, sep, shape = item.partition("=")
+        eid, sep, shape = item.partition(":")
         if not sep or not eid.strip() or not shape.strip():
-            raise ValueError(f"event shape {item!r} is not EVENT_ID=IMPACT (e.g. X03=decay:14)")
+            raise ValueError(f"event shape {item!r} is not EVENT_ID:IMPACT (e.g. X03:decay:14)")
         out.append((eid.strip(), shape.strip()))
     return tuple(out)
 

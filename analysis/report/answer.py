@@ -209,8 +209,9 @@ def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
 
     It leads with the window-average sentence of the app's US App Store series (or the first
     series shown), adds the deplatforming term of that series with the largest effect, the
-    window averages elsewhere as rank multiples, which events the data cannot separate, and how
-    many terms are not identified and why.  An app without series says so: never dropped.
+    window averages elsewhere as rank multiples, and how many terms are not identified (each
+    reason is in the table).  Which events the data cannot separate is said once for all apps
+    (:func:`merged_note`).  An app without series says so: never dropped.
     """
     if events is None:
         from analysis.data.events import load_events
@@ -245,17 +246,26 @@ def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
         if others.height > shown.height:
             parts.append(f"The window average is not identified in {others.height - shown.height} other series "
                          "(each reason is in the answer table).")
-        merged = sorted({t for t in rows["event_id"].drop_nulls().to_list() if "+" in t})
-        if merged:
-            said = " ".join(parts)
-            parts.append("The data cannot separate the events of " + "; ".join(
-                t if t in said else S.event_label(t, names).split(": events")[0] + ")" for t in merged)
-                + " (each estimated as one term).")
         ni = rows.filter(pl.col("kind") == "not_identified")
         if ni.height:
             parts.append(f"{ni.height} term(s) are not identified (see the answer table for each reason).")
         out.append((app, " ".join(parts)))
     return out
+
+
+def merged_note(answer: pl.DataFrame, events: pl.DataFrame | None = None) -> str:
+    """One sentence naming the event terms the data cannot separate (merged: ``X04+X05``), said
+    once above the paragraphs rather than in each; empty when nothing was merged."""
+    if events is None:
+        from analysis.data.events import load_events
+
+        events = load_events()
+    names = S.event_names(events)
+    merged = sorted({t for t in answer["event_id"].drop_nulls().to_list() if "+" in t})
+    if not merged:
+        return ""
+    return ("The data cannot separate these events (they first show on the same daily chart snapshot), so each "
+            "group is estimated as one term: " + "; ".join(S.event_label(t, names) for t in merged) + ".")
 
 
 def _num(x: float | None) -> float | None:

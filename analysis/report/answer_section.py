@@ -25,6 +25,7 @@ from analysis.report.answer import (
     answer_paragraphs,
     answer_table,
     headline_from_answer,
+    merged_note,
     read_answer,
     truth_coverage,
 )
@@ -74,7 +75,8 @@ def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, sy
     if synthetic and truth is not None:
         out.table("truth_coverage", truth_coverage(answer),
                   f"Share of the answer's {round(level * 100)}% intervals covering the known truth (non-zero truths)")
-    notes = {"outcome": outcome}
+    merged = merged_note(answer, events)
+    notes = {"outcome": outcome, **({"merged_events": merged} if merged else {})}
     if O.has_downloads(outcome):
         check = exponent_check(reported_dir, exponent_range)
         out.table("exponent_check", check.table, "Implied rank-downloads exponents from press-reported figures")
@@ -139,7 +141,11 @@ def answer_html(section: AnswerSection, chart: str = "") -> str:
     """The opening section: paragraphs, notes (the downloads-exponent check), the decomposition
     figure (``chart``: its HTML, e.g. :func:`analysis.report.display.spec_html`), truth coverage
     and the answer table (window averages shown, every row in a collapsible table)."""
-    parts = ["<section id='answer'><h2>The answer</h2>", paragraphs_html(section.paragraphs, section.notes), chart]
+    desc = ("<p class='exodus-figdesc'><b>Figure decomposition.</b> Per app and country: each event term's effect on "
+            "log(rank) with its interval (bounds as one-sided triangles), and the window-average effect of all events "
+            "together against the pre-period forecast.</p>") if chart else ""
+    parts = ["<section id='answer'><h2>The answer</h2>", paragraphs_html(section.paragraphs, section.notes), chart,
+             desc]
     if section.coverage is not None:
         parts.append(frame_html(section.coverage, "Truth coverage: share of the answer's intervals covering the "
                                 "known true effect, over non-zero truths (not identified terms counted apart)"))

@@ -10,10 +10,11 @@ Interactive use (JupyterLab) keeps altair's default renderer.
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import cache
 
 import altair as alt
+
+from analysis.config import in_report_run
 
 RENDERER = "exodus_offline"
 VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # e.g. "6.4"
@@ -61,7 +62,7 @@ alt.renderers.register(RENDERER, _offline_renderer)
 
 def setup() -> str:
     """Enable the offline renderer inside report runs; return the active renderer's name."""
-    if os.environ.get("EXODUS_RUN") == "1":
+    if in_report_run():
         alt.renderers.enable(RENDERER)
     alt.data_transformers.disable_max_rows()
     return alt.renderers.active

@@ -10,6 +10,7 @@ fault for the caller, not a failed analysis.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -63,7 +64,8 @@ def _line_progress_engine() -> str:
             def cell_complete(cell, cell_index=None, **kw):
                 original(cell, cell_index=cell_index, **kw)
                 if cell.cell_type == "code":
-                    _progress(f"      cell {cell_index + 1}/{total} done")
+                    name = Path(nb_man.nb.metadata.get("papermill", {}).get("input_path", "")).name
+                    _progress(f"      {name} cell {cell_index + 1}/{total} done")
 
             nb_man.cell_complete = cell_complete
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
@@ -72,48 +74,75 @@ def _line_progress_engine() -> str:
     return name
 
 
-def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout: int
-                      ) -> tuple[list[dict], dict | None]:
-    """Run the notebooks in order into ``build``; stop at the first failure."""
+def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str, cell_timeout: int,
+             label: str) -> dict:
+    """Execute one notebook into ``build/notebooks``; its status row (with the failing cell)."""
     import papermill as pm
 
-    from analysis.report.run import (
-        NOTEBOOK_ORDER,
-        normalise_notebook,
-        notebooks,
-        run_kernel,
-    )
+    from analysis.report.run import normalise_notebook
+
+    out = build / "notebooks" / nb.name
+    _progress(f"{label} {nb.name}: running")
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(nb), str(out), parameters=params_mod.notebook_values(params, nb.stem, str(build)),
+            kernel_name=kernel, cwd=str(ROOT), execution_timeout=cell_timeout, progress_bar=False,
+            log_output=False, request_save_on_cell_execute=False, engine_name=_line_progress_engine(),
+        )
+    except pm.PapermillExecutionError as exc:
+        return {"notebook": nb.name, "status": "failed", **_locate_failure(out, exc.cell_index),
+                "error": f"{exc.ename}: {exc.evalue}"}
+    except OSError:
+        raise  # the build directory cannot be written: a storage fault, not a failed analysis
+    except Exception as exc:  # kernel died, timeout, ...
+        return {"notebook": nb.name, "status": "failed", "cell_index": None, "error": f"{type(exc).__name__}: {exc}"}
+    normalise_notebook(out, build)
+    seconds = time.perf_counter() - t0
+    _progress(f"{label} {nb.name}: done in {seconds:.1f}s")
+    return {"notebook": nb.name, "status": "complete", "seconds": round(seconds, 1)}
+
+
+def share_study_fit(data, params: params_mod.StudyParams, build: Path) -> str:
+    """Fit the study's main design once, before any notebook, as an artifact of the build that
+    every notebook reads (:func:`analysis.models.study.load_or_fit`).  Returns "" or why it
+    could not be fitted here: the notebook that needs it then fits it itself and fails visibly,
+    at its cell, if the fit fails."""
+    from analysis.models.study import load_or_fit
+
+    try:
+        load_or_fit(data, params, str(build))
+    except OSError:
+        raise
+    except Exception as exc:  # reported by the notebook that needs the fit
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout: int, jobs: int | None = None
+                      ) -> tuple[list[dict], dict | None]:
+    """Run the notebooks into ``build``, ``jobs`` at a time (default: one per CPU, at most 2).
+
+    The notebooks are independent once the study's fit is an artifact of the build (the runner
+    writes it first: :func:`analysis.models.study.load_or_fit`), so they run in parallel kernels;
+    results are listed in notebook order and the first failing notebook (in that order) is the
+    run's failure.  Each kernel gets the run's environment from its kernelspec
+    (:func:`analysis.report.run.run_kernel`), never from this process's ``os.environ``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from analysis.report.run import notebooks, run_kernel
 
     kernel = run_kernel()
-    interactive = sys.stderr.isatty()
-    results, failure = [], None
-    for i, nb in enumerate(notebooks(), start=1):
-        nb_params = params_mod.notebook_values(params, nb.stem, str(build))
-        out = build / "notebooks" / nb.name
-        out.parent.mkdir(exist_ok=True)
-        _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: running")
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(ROOT),
-                execution_timeout=cell_timeout, progress_bar=interactive, log_output=False,
-                request_save_on_cell_execute=False,
-                engine_name=None if interactive else _line_progress_engine(),
-            )
-            results.append({"notebook": nb.name, "status": "complete", "seconds": round(time.perf_counter() - t0, 1)})
-            _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: done in {time.perf_counter() - t0:.1f}s")
-        except pm.PapermillExecutionError as exc:
-            failure = {"notebook": nb.name, "status": "failed", **_locate_failure(out, exc.cell_index),
-                       "error": f"{exc.ename}: {exc.evalue}"}
-        except OSError:
-            raise  # the build directory cannot be written: a storage fault, not a failed analysis
-        except Exception as exc:  # kernel died, timeout, ...
-            failure = {"notebook": nb.name, "status": "failed", "cell_index": None,
-                       "error": f"{type(exc).__name__}: {exc}"}
-        if failure:
-            results.append(failure)
-            _progress(f"[{i}/{len(NOTEBOOK_ORDER)}] {nb.name}: FAILED in cell {failure['cell_index']} "
-                      f"({failure.get('cell_source', '')!r}): {failure['error']}")
-            break
-        normalise_notebook(out, build)
-    return results, failure
+    nbs = notebooks()
+    (build / "notebooks").mkdir(exist_ok=True)
+    jobs = jobs or max(1, min(2, os.cpu_count() or 1))
+    labels = [f"[{i}/{len(nbs)}]" for i in range(1, len(nbs) + 1)]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        rows = list(pool.map(lambda a: _run_one(a[0], build, params, kernel, cell_timeout, a[1]),
+                             zip(nbs, labels, strict=True)))
+    failure = next((r for r in rows if r["status"] == "failed"), None)
+    if failure is not None:
+        _progress(f"{failure['notebook']}: FAILED in cell {failure['cell_index']} "
+                  f"({failure.get('cell_source', '')!r}): {failure['error']}")
+    return rows, failure

@@ -219,8 +219,9 @@ def index_page(versions: list[dict], answer: dict | None = None) -> str:
         "overwritten. Failed runs are listed as failed. Integrity: every file of a version is checked against the "
         "SHA-256 its manifest records (<code>exodus verify</code>); a version whose manifest cannot be read is "
         "listed as broken.</p>"
+        + "<div id='versions'>"
         + rows_table(versions, ["version", "study", "created_utc", "commit", "status", "integrity", "headline"],
-                     "Versions, newest first", links={"version": "href"})
+                     "Versions, newest first", links={"version": "href"}) + "</div>"
         + "<h2>Compare two versions</h2><p>A: <select id='diff-a'></select> B: <select id='diff-b'></select></p>"
         "<div id='diff'></div>"
         f"<script type='application/json' id='versions-data'>{data}</script><script>{_DIFF_JS}</script>"

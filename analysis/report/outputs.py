@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import altair as alt
@@ -17,6 +18,23 @@ import polars as pl
 from analysis.data.slug import inside, slug
 from analysis.report.display import VL_VERSION
 from analysis.report.safejson import strict_spec
+
+# Characters XML 1.0 forbids (C0 controls but tab, newline and carriage return; U+FFFE, U+FFFF):
+# vl-convert's SVG text renderer aborts the whole process on them (a Rust panic that cannot
+# unwind), so a data-derived label such as an app name holding U+0008 would kill the kernel.
+_NON_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def svg_safe(value: object) -> object:
+    """``value`` (a Vega-Lite spec) with every XML-illegal character in its strings replaced by
+    U+FFFD, for the static SVG/PNG renders only (the JSON spec keeps the data as it is)."""
+    if isinstance(value, str):
+        return _NON_XML.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {svg_safe(k): svg_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [svg_safe(v) for v in value]
+    return value
 
 
 def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list[Path]:
@@ -27,10 +45,11 @@ def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_name(stem.name + ".vl.json"), stem.with_name(stem.name + ".svg")]
     out[0].write_text(json.dumps(spec, sort_keys=True, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    out[1].write_text(vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), encoding="utf-8")
+    static = svg_safe(spec)
+    out[1].write_text(vlc.vegalite_to_svg(static, vl_version=VL_VERSION), encoding="utf-8")
     if png:
         out.append(stem.with_name(stem.name + ".png"))
-        out[2].write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2))
+        out[2].write_bytes(vlc.vegalite_to_png(static, vl_version=VL_VERSION, scale=2))
     return out
 
 

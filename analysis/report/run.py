@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from analysis import params as params_mod
-from analysis.config import NOTEBOOKS, ROOT, reports_dir
+from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
 from analysis.data.slug import inside
 from analysis.data.studies import sha256
 from analysis.errors import InputError
@@ -43,7 +43,7 @@ from analysis.report.answer_section import (
     latest_answer,
     load_answer_section,
 )
-from analysis.report.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
+from analysis.report.execute import _locate_failure, _progress, share_study_fit  # noqa: F401  (re-exported for tests)
 from analysis.report.execute import execute_notebooks as _execute
 from analysis.report.preflight import Preflight, preflight
 
@@ -53,7 +53,7 @@ RUN_KERNEL_NAME = "exodus-run"
 PACKAGES = ("polars", "altair", "statsmodels", "papermill", "numpy", "scipy", "pandas",
             "vl-convert-python", "nbconvert", "ipykernel", "pyarrow")
 RUN_ENV = {
-    "EXODUS_RUN": "1",
+    RUN_FLAG: "1",
     "PYTHONHASHSEED": "0",
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -253,6 +253,9 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     (build / "inputs").mkdir()
     for name, blob in data.inputs.items():
         inside(build / "inputs", name, "input file name").write_bytes(blob)
+    why = share_study_fit(data, checked.params, build)
+    if why:
+        _progress(f"note: the study fit is left to the notebooks ({why})")
     results, failure = _execute(build, checked.params, cell_timeout)
     if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
         from analysis.data.wiki_studies import write_views_table

@@ -92,7 +92,7 @@ def test_index_compares_two_versions(browser, report):
     other = runner.run("demo", {"post_days": "20"}, root=report.parent.parent)
     assert other.status == "complete"
     page, errors, external = open_page(browser, report.parent.parent / "index.html")
-    assert page.locator("table").first.inner_text().count("demo-") == 2
+    assert page.locator("#versions table").inner_text().count("demo-") == 2
     diff = page.inner_text("#diff")
     assert "Parameters: 1 difference(s)" in diff and "post_days" in diff
     assert "Inputs (SHA-256): identical" in diff and "Estimates" in diff

@@ -10,6 +10,7 @@ import pytest
 from analysis.data.bigtech import RELATIVE_PATH, confounders, load_bigtech
 from analysis.data.events import load_events
 from analysis.errors import DataError
+from tests.data.variants import assert_row_error, write_variant
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +57,6 @@ def test_a_larger_window_never_flags_fewer_events(bigtech):
     assert counts == sorted(counts) and counts[0] >= 5
 
 
-def write_variant(shared_data, tmp_path, old: str, new: str):
-    text = (shared_data / RELATIVE_PATH).read_text(encoding="utf-8")
-    assert old in text
-    p = tmp_path / "bt.csv"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize(
     ("old", "new", "column", "phrase"),
     [
@@ -74,11 +67,7 @@ def write_variant(shared_data, tmp_path, old: str, new: str):
     ],
 )
 def test_bad_rows_name_file_column_and_row(shared_data, tmp_path, old, new, column, phrase):
-    p = write_variant(shared_data, tmp_path, old, new)
-    with pytest.raises(DataError) as err:
-        load_bigtech(p)
-    msg = str(err.value)
-    assert str(p) in msg and f"column {column!r}" in msg and "row " in msg and phrase in msg
+    assert_row_error(load_bigtech, write_variant(shared_data / RELATIVE_PATH, tmp_path, old, new), column, phrase)
 
 
 def test_missing_file_is_a_data_error(tmp_path):

@@ -123,13 +123,20 @@ def test_events_table_gets_first_affected_snapshots_with_local_time_and_utc_day(
 
 
 def test_events_loader_validates_an_optional_local_time(tmp_path):
+    import csv
+    import io
+
     from analysis.config import EVENTS_FILE
 
-    text = EVENTS_FILE.read_text().splitlines()
-    text[0] += ",local_time"
-    text = [text[0]] + [line + ("," if i != 4 else ",6pm") for i, line in enumerate(text[1:], start=1)]
+    rows = list(csv.DictReader(io.StringIO(EVENTS_FILE.read_text())))
+    assert "local_time" in rows[0]  # the registry pins clock times where they are known
+    rows[3]["local_time"] = "6pm"  # data row 4
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
     p = tmp_path / "ev.csv"
-    p.write_text("\n".join(text) + "\n")
+    p.write_text(out.getvalue())
     from analysis.errors import DataError
 
     with pytest.raises(DataError, match="local_time is not HH:MM") as err:

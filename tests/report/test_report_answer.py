@@ -8,7 +8,6 @@ import re
 
 import polars as pl
 import pytest
-from answer_fixtures import effects, row, truth
 from polars.testing import assert_frame_equal
 
 from analysis.data.events import load_events
@@ -19,11 +18,13 @@ from analysis.report.answer import (
     answer_paragraphs,
     answer_table,
     headline_from_answer,
+    merged_note,
     read_answer,
     truth_coverage,
 )
 from analysis.report.outputs import write_table
 from analysis.report.sentences import fmt
+from tests.answer_fixtures import effects, row, truth
 
 A = (0.8, 1.1)
 NUM = r"([\d.,]+)"
@@ -198,7 +199,11 @@ def test_paragraphs_cover_every_seed_app_and_the_selected_ones(answer, events):
     text = dict(paras)
     assert text["Signal"].startswith(pick(answer, "Signal", "us", None, "window_average")["sentence"])
     assert pick(answer, "Signal", "us", "X04+X05")["sentence"] in text["Signal"]
-    assert "not identified" in text["Signal"] and "cannot separate the events of X04+X05" in text["Signal"]
+    assert "not identified" in text["Signal"] and "cannot separate these events" not in text["Signal"]
+    # which events the data cannot separate is said once, above the paragraphs, with their names
+    note = merged_note(answer)
+    assert note.startswith("The data cannot separate these events") and "X04+X05" in note
+    assert "Twitter permanently suspends @realDonaldTrump" in note
     # Telegram leads with the US and lists the UK as a rank multiple with its interval
     assert text["Telegram"].startswith("In the US (App Store), Telegram")
     assert f"the UK (App Store) \u00d7{fmt(math.exp(1.2))} ({fmt(math.exp(0.8))}\u2013{fmt(math.exp(1.6))})" \

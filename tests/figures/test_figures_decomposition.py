@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from answer_fixtures import effects, truth
 
 from analysis.data.events import load_events
 from analysis.figures.decomposition import decomposition_chart, figure_frame, x_domain
 from analysis.report.answer import answer_table
+from tests.answer_fixtures import effects, truth
 
 vlc = pytest.importorskip("vl_convert")
 W = 150

@@ -19,7 +19,7 @@ from analysis.report import run as runner
 from analysis.report.verify import verify_version
 
 pytestmark = pytest.mark.slow
-from test_browser import browser  # noqa: E402, F401  (the headless Chromium fixture)
+from tests.report.test_browser import browser  # noqa: E402, F401  (the headless Chromium fixture)
 
 HOSTILE = ["a/../../../../outside/x", "../victim/figures/02_its-its-signal", "<!--<script>", "</script><b>x</b>"]
 ANCHOR = "Anchor"
@@ -93,7 +93,7 @@ def test_hostile_app_names_write_only_inside_their_version(hostile, root):
 
 
 def _draw_all(page_browser, path: Path) -> tuple[int, list[str], list, list]:
-    from test_browser import open_page
+    from tests.report.test_browser import open_page
 
     page, errors, external = open_page(page_browser, path)
     n = page.locator("div.exodus-chart").count()
@@ -121,10 +121,10 @@ def test_every_chart_draws_with_hostile_names_and_nan_data(browser, hostile, nan
 
 @pytest.mark.browser
 def test_index_compare_widget_works_with_hostile_versions(browser, hostile, nan_run, root):  # noqa: F811
-    from test_browser import open_page
+    from tests.report.test_browser import open_page
 
     page, errors, external = open_page(browser, root / "reports" / "index.html")
-    rows = page.locator("table").first.inner_text()
+    rows = page.locator("#versions table").inner_text()
     assert "verified" in rows and "broken" not in rows
     diff = page.inner_text("#diff")
     print(diff.splitlines()[:3])

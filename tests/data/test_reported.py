@@ -16,6 +16,7 @@ from analysis.data.reported import (
     overlay_ranks,
 )
 from analysis.errors import DataError
+from tests.data.variants import assert_row_error, write_variant
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +68,6 @@ def test_reported_apps_absent_from_a_recorded_chart_are_told_apart_from_unrecord
     assert ddg["chart_recorded"][0] and ddg["panel_rank"].is_null()[0]
 
 
-def write_variant(shared_data, tmp_path, name, old, new):
-    text = (shared_data / name).read_text(encoding="utf-8")
-    assert old in text
-    p = tmp_path / "x.csv"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize(
     ("old", "new", "column", "phrase"),
     [
@@ -85,15 +78,12 @@ def write_variant(shared_data, tmp_path, name, old, new):
     ],
 )
 def test_bad_reported_ranks_name_file_column_and_row(shared_data, tmp_path, old, new, column, phrase):
-    p = write_variant(shared_data, tmp_path, RANKS_FILE, old, new)
-    with pytest.raises(DataError) as err:
-        load_reported_ranks(p)
-    msg = str(err.value)
-    assert str(p) in msg and f"column {column!r}" in msg and "row 1" in msg and phrase in msg
+    assert_row_error(load_reported_ranks, write_variant(shared_data / RANKS_FILE, tmp_path, old, new), column, phrase,
+                     "row 1")
 
 
 def test_bad_reported_download_value_is_named(shared_data, tmp_path):
-    p = write_variant(shared_data, tmp_path, DOWNLOADS_FILE, "D001,Signal,downloads,45086,", "D001,Signal,downloads,lots,")
+    p = write_variant(shared_data / DOWNLOADS_FILE, tmp_path, "D001,Signal,downloads,45086,", "D001,Signal,downloads,lots,")
     with pytest.raises(DataError, match="value is not a number") as err:
         load_reported_downloads(p)
     assert "row 1" in str(err.value)
