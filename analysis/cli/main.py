@@ -33,19 +33,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _print_study_effects(manifest: Path) -> None:
-    """Pageview studies: print the per-article results (and the placebo year) on stderr."""
+    """Real studies with study notes (pageview studies): print the answer table on stderr."""
     import json
 
-    from analysis.models.wiki_effects import format_effects
+    from analysis.report.answer_text import print_answer
 
     try:
         m = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return
-    if m.get("study_effects"):
-        print(format_effects(m["study_effects"]), file=sys.stderr)
-    if m.get("study_placebo_effects"):
-        print(format_effects(m["study_placebo_effects"], "Placebo year (same weeks 52 weeks earlier)"), file=sys.stderr)
+    if m.get("study_notes"):
+        print_answer(manifest.parent, sys.stderr)
 
 
 def _cmd_params(args: argparse.Namespace) -> int:

@@ -33,17 +33,18 @@ MEASURES = [
 TOP100_NOTES = [
     *MEASURES,
     "Censoring: an article absent from the top 100 on a day had fewer views than that day's #100 (day-specific "
-    "threshold, 29,380 .. 72,897 views); its rank is > 100. Where the pre-period is entirely below the chart "
-    "(Signal, Telegram, WhatsApp, Gab, Twitter, and Parler from 2020-12-01) no ITS is estimable; the answer is "
-    "then a bound (see analysis.models.wiki_effects).",
+    "threshold, 29,380 .. 72,897 views); its rank is > 100. The study runs the same per-event design as the app "
+    "charts (analysis.models.study.fit_study) on the whole chart (depth 100, rank censored above it). Where the "
+    "pre-period is entirely below the chart (Signal, Telegram, WhatsApp, Gab, Twitter, and Parler from "
+    "2020-12-01) no ITS is estimable: the answer is then a bound, or 'not identified' with the reason.",
     wp.PARLER_NOTE,
-    "Placebo year: the same weeks one year earlier (2019-12-01 .. 2020-02-29 are shipped) are fitted in the "
-    "robustness section (52 weeks earlier, same weekdays).",
+    "Placebo year: the same weeks one year earlier (2019-12-01 .. 2020-02-29 are shipped; 52 weeks earlier, "
+    "same weekdays) are fitted with the same design in the robustness section (table placebo_year).",
 ]
 
 TOP100_DEFAULTS: dict = {
     "intervention_date": "2021-01-08",  # first full UTC day after the Musk tweet (00:56 UTC 8 Jan)
-    "pre_days": 38,  # 2020-12-01 .. 2021-01-07: the year-earlier window 2019-12-03 .. lies in the data
+    "pre_days": 34,  # from 2020-12-01 (first event X01: 2021-01-04); the year-earlier window 2019-12-03 .. is shipped
     "post_days": 30,
     "apps": list(wp.ARTICLES.values()),
     "countries": [wp.COUNTRY],
@@ -107,7 +108,7 @@ def load_top100_study() -> StudyData:
         title="REAL DATA: English Wikipedia daily top-100 articles, 2020-11-15 .. 2021-03-15 and the same weeks "
               "a year earlier (CC0). Outcome: chart rank of each app's article (attention, not downloads)",
         synthetic=False,
-        panel=t.panel,
+        panel=wp.chart_panel(t.chart, wp.read_threshold(t.files[wp.THRESHOLD_FILE])),
         events=load_events(EVENTS_FILE),
         chart_depth=wp.DEPTH,
         inputs={**t.files, "events_jan2021.csv": EVENTS_FILE.read_bytes()},
@@ -122,6 +123,7 @@ def load_top100_study() -> StudyData:
         ],
         views=t.views,
         notes=list(TOP100_NOTES),
+        outcome="attention",
     )
 
 
@@ -141,9 +143,10 @@ def views_table(views: pl.DataFrame) -> pl.DataFrame:
 VIEWS_NOTES = [
     *MEASURES,
     "Outcome of this study: daily pageviews (agent 'user', all access methods) of each app's article per "
-    "language edition, uncensored. The notebooks' 'rank' column holds the VIEWS here, so every sign printed "
-    "for rank (\"negative = climbed\") is reversed: a positive log change = more attention. Days the API omits "
-    "had 0 views and are left out of log-scale fits.",
+    "language edition, uncensored. The outcome is log(daily pageviews): every effect in the answer is a change "
+    "in log views, positive = more attention, multiples exp(effect) (the notebooks' 'rank' column holds the "
+    "views, so their single-cutoff tables printed for rank read the same way: positive = more views). Days the "
+    "API omits had 0 views and are left out of log-scale fits.",
     "A language edition stands in for a country only loosely (de ~ Germany/Austria/Switzerland, pt ~ Brazil and "
     "Portugal, es ~ Spain and Latin America, en worldwide).",
 ]
@@ -182,4 +185,5 @@ def load_views_study(lock: Path) -> StudyData:
                  _events_source()],
         views=views,
         notes=list(VIEWS_NOTES),
+        outcome="views",
     )

@@ -56,8 +56,8 @@ LICENCE = "CC0 1.0 (Wikimedia pageview data)"
 SOURCE_URL = "https://wikimedia.org/api/rest_v1/metrics/pageviews/top/en.wikipedia/all-access/YYYY/MM/DD"
 PARLER_NOVEMBER = (date(2020, 11, 15), date(2020, 11, 16), date(2020, 11, 18))
 PARLER_NOTE = ("Parler was in the top 100 on 2020-11-15, 11-16 and 11-18 (post-election attention): a real "
-               "pre-period event. The default window (pre_days=38, from 2020-12-01) leaves those days out of "
-               "the baseline; -p pre_days=54 puts them in")
+               "pre-period event. The default window (pre_days=34 before the first event term, X01 on "
+               "2021-01-04: from 2020-12-01) leaves those days out of the baseline; -p pre_days=50 puts them in")
 
 
 def read_checksums(directory: Path = DIR) -> dict[str, str]:
@@ -145,6 +145,30 @@ def rank_panel(chart: pl.DataFrame, threshold: pl.DataFrame, articles: dict[str,
             "rank", pl.lit(DEPTH, pl.Int64).alias("chart_depth"), "views", "threshold",
         )
         .sort("date", "store", "country", "chart", "app_id")
+    )
+
+
+def chart_panel(chart: pl.DataFrame, threshold: pl.DataFrame, articles: dict[str, str] = ARTICLES) -> pl.DataFrame:
+    """The whole top-100 chart of every day in the panel schema: the study panel.
+
+    Every day holds 100 rows, so a mapped article absent on a day is **censored** (rank > 100)
+    in :func:`analysis.data.censoring.complete_daily`, never a missing snapshot.  Mapped articles
+    carry their app name; every other article keeps its title as ``app_name`` (prefixed
+    ``article:`` only where a title equals a mapped app name).
+    """
+    apps = set(articles.values())
+    mapped = pl.col("article").is_in(list(articles))
+    name = (pl.when(mapped).then(pl.col("article").replace(articles))
+            .when(pl.col("article").is_in(list(apps))).then(pl.lit("article:") + pl.col("article"))
+            .otherwise(pl.col("article")))
+    return (
+        chart.join(threshold.rename({"views_at_rank_100": "threshold"}), on="date", how="left")
+        .select(
+            "date", pl.lit(STORE).alias("store"), pl.lit(COUNTRY).alias("country"), pl.lit(CHART).alias("chart"),
+            pl.col("article").alias("app_id"), name.alias("app_name"),
+            "rank", pl.lit(DEPTH, pl.Int64).alias("chart_depth"), "views", "threshold",
+        )
+        .sort("date", "store", "country", "chart", "rank")
     )
 
 

@@ -66,11 +66,13 @@ def x_domain(f: pl.DataFrame, pad: float = 0.1) -> list[float]:
 
 
 def decomposition_chart(answer: pl.DataFrame, events: pl.DataFrame, synthetic: bool, level: float = 0.95,
-                        panel_width: int = 150) -> alt.FacetChart:
-    """The figure (module docstring) from the ``answer`` table and the event registry."""
+                        panel_width: int = 150, scale: str = "change in log(rank) (negative = climbed)"
+                        ) -> alt.FacetChart:
+    """The figure (module docstring) from the ``answer`` table and the event registry; ``scale``
+    labels the x axis (e.g. log pageviews for a pageview study)."""
     f = figure_frame(answer, events)
     order = [WINDOW] + sorted(t for t in f["term"].unique().to_list() if t != WINDOW)
-    xs, xt = alt.Scale(domain=x_domain(f), zero=False, nice=False), "change in log(rank) (negative = climbed)"
+    xs, xt = alt.Scale(domain=x_domain(f), zero=False, nice=False), scale
     x = alt.X("estimate:Q", title=xt, scale=xs)
     y = alt.Y("term:N", sort=order, title=None)
     color = alt.Color("group:N", title="term", scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())))
@@ -104,4 +106,5 @@ def decomposition_chart(answer: pl.DataFrame, events: pl.DataFrame, synthetic: b
         [f"Points: estimates with {pct}% intervals; triangles: bounds (the effect lies on the side they point to);",
          "hollow circles: an estimate that is itself a bound (the app reached #1)"
          + ("; black ticks: true values" if synthetic else "") + ".",
-         "Window average: mean over the window of log rank minus the pre-period forecast."]))
+         f"Window average: mean over the window of the outcome ({scale.split(' (')[0].removeprefix('change in ')}) "
+         "minus the pre-period forecast."]))

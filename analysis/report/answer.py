@@ -11,7 +11,9 @@ estimand; see ``/work/notes/contract.md``): log-rank effects (negative = climbed
   floored at 1, so the observed climb understates the latent one (Tobin 1958 on censored
   outcomes); its ``ci_low`` is emptied and the downloads multiple is a lower bound;
 - downloads multiples (``downloads_factor*``) are filled for window averages only
-  (:mod:`analysis.models.window_downloads`);
+  (:mod:`analysis.models.window_downloads`), and only when the outcome is an app-store rank
+  (``outcome="rank"``); pageview studies (``"attention"``, ``"views"``; see
+  :mod:`analysis.report.outcome`) leave them empty and their sentences speak of attention;
 - ``true_value`` (synthetic studies) joins the demo truth on
   ``(app_name, country, store, event_id, estimand)``.
 """
@@ -25,6 +27,7 @@ import polars as pl
 
 from analysis.errors import InputError
 from analysis.models.window_downloads import DEFAULT_EXPONENT, check_exponent, factor_columns
+from analysis.report import outcome as O
 from analysis.report import sentences as S
 
 ANSWER_COLUMNS = ("app_name", "country", "store", "event_id", "estimand", "kind", "estimate", "ci_low", "ci_high",
@@ -102,7 +105,7 @@ def _truth(df: pl.DataFrame, truth: pl.DataFrame | None, synthetic: bool) -> pl.
 
 def answer_table(effects: pl.DataFrame, *, truth: pl.DataFrame | None, synthetic: bool,
                  exponent_range: tuple[float, float] = DEFAULT_EXPONENT, events: pl.DataFrame | None = None,
-                 level: float = 0.95) -> pl.DataFrame:
+                 level: float = 0.95, outcome: str = "rank") -> pl.DataFrame:
     """The ``answer`` table (module docstring): one row per app x country x store x event x estimand,
     window averages first, then the event terms in id order; ``sentence`` generated from the row."""
     if events is None:
@@ -111,8 +114,11 @@ def answer_table(effects: pl.DataFrame, *, truth: pl.DataFrame | None, synthetic
         events = load_events()
     exponent = check_exponent(exponent_range)
     names = S.event_names(events)
-    df = _encode(check_effects(effects))
-    wa = pl.col("estimand") == "window_average"
+    df = check_effects(effects)
+    if O.check_outcome(outcome) == "views":  # no chart floor: the views "rank" is not a position
+        df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias("best_rank"))
+    df = _encode(df)
+    wa = (pl.col("estimand") == "window_average") & pl.lit(O.has_downloads(outcome))
     df = df.with_columns(pl.when(wa).then(e).otherwise(None).alias(e.meta.output_name())
                          for e in factor_columns(exponent))
     df = _truth(df, truth, synthetic).sort("app_name", "country", "store", pl.col("event_id").is_not_null(),
@@ -123,10 +129,10 @@ def answer_table(effects: pl.DataFrame, *, truth: pl.DataFrame | None, synthetic
     sent = []
     for r in df.iter_rows(named=True):
         if r["event_id"] is None:
-            sent.append(S.window_sentence(r, exponent, level))
+            sent.append(S.window_sentence(r, exponent, level, outcome))
         else:
             others = [t for t in (r["_terms"] or []) if t != r["event_id"]]
-            sent.append(S.event_sentence(r, names, others, level))
+            sent.append(S.event_sentence(r, names, others, level, outcome))
     return df.with_columns(pl.Series("sentence", sent, dtype=pl.String)).select(
         [pl.col(c).cast(ANSWER_SCHEMA[c]) for c in ANSWER_COLUMNS])
 
@@ -183,21 +189,22 @@ def _lead(rows: pl.DataFrame) -> dict | None:
     return order.sort("_k", "_c", "_s", "country", "store").row(0, named=True)
 
 
-def _compact(r: dict) -> str:
-    """'the UK (App Store) x3.3 (2.2-5.0)': a window average as a rank multiple (up = climbed)."""
+def _compact(r: dict, outcome: str = "rank") -> str:
+    """'the UK (App Store) x3.3 (2.2-5.0)': a window average as a multiple, above 1 = climbed
+    (ranks) or more views (:func:`analysis.report.outcome.multiple`)."""
     where = S.place(r["country"], r["store"])
     if r["kind"] == "not_identified":
         return f"{where} not identified"
-    if r["ci_low"] is None:
-        return f"{where} at least \u00d7{S.fmt(math.exp(-r['ci_high']))}"
-    if r["ci_high"] is None:
-        return f"{where} at most \u00d7{S.fmt(math.exp(-r['ci_low']))}"
-    return (f"{where} \u00d7{S.fmt(math.exp(-r['estimate']))} "
-            f"({S.fmt(math.exp(-r['ci_high']))}\u2013{S.fmt(math.exp(-r['ci_low']))})")
+    est, lo, hi = O.to_rank_scale(r["estimate"], r["ci_low"], r["ci_high"], outcome)
+    if lo is None:
+        return f"{where} at least \u00d7{S.fmt(math.exp(-hi))}"
+    if hi is None:
+        return f"{where} at most \u00d7{S.fmt(math.exp(-lo))}"
+    return f"{where} \u00d7{S.fmt(math.exp(-est))} ({S.fmt(math.exp(-hi))}\u2013{S.fmt(math.exp(-lo))})"
 
 
 def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
-                      events: pl.DataFrame | None = None) -> list[tuple[str, str]]:
+                      events: pl.DataFrame | None = None, outcome: str = "rank") -> list[tuple[str, str]]:
     """One short paragraph per seed app (:data:`SEED_APPS`) and per app in ``apps``.
 
     It leads with the window-average sentence of the app's US App Store series (or the first
@@ -232,8 +239,10 @@ def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
                              (pl.col("country") != lead["country"]) | (pl.col("store") != lead["store"]))
         shown = others.filter(pl.col("kind") != "not_identified")
         if shown.height:
-            parts.append("Elsewhere, rank multiple against the forecast (95% CI; above 1 = climbed): "
-                         + "; ".join(_compact(r) for r in shown.iter_rows(named=True)) + ".")
+            what = "rank multiple" if outcome == "rank" else f"{O.NOUNS[outcome]} multiple"
+            up = "more views" if outcome == "views" else "climbed"
+            parts.append(f"Elsewhere, {what} against the forecast (95% CI; above 1 = {up}): "
+                         + "; ".join(_compact(r, outcome) for r in shown.iter_rows(named=True)) + ".")
         if others.height > shown.height:
             parts.append(f"The window average is not identified in {others.height - shown.height} other series "
                          "(each reason is in the answer table).")
@@ -263,7 +272,7 @@ def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(f"{x:.6g}")
 
 
-def headline_from_answer(answer: pl.DataFrame, apps: Sequence[str] | None = None) -> list[dict]:
+def headline_from_answer(answer: pl.DataFrame, apps: Sequence[str] | None = None, outcome: str = "rank") -> list[dict]:
     """The manifest's headline: every window-average row of the answer table, seed apps first,
     the US first within an app; JSON-safe (no NaN)."""
     order = {a: i for i, a in enumerate(_apps(apps))}
@@ -271,7 +280,7 @@ def headline_from_answer(answer: pl.DataFrame, apps: Sequence[str] | None = None
         pl.col("app_name").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o"),
         (pl.col("country") != "us").alias("_c"))
     return [{"series": f"{r['app_name']} {r['country'].upper()} {r['store']}", "app_name": r["app_name"],
-             "country": r["country"], "store": r["store"], "kind": r["kind"],
+             "country": r["country"], "store": r["store"], "kind": r["kind"], "outcome": outcome,
              **{c: _num(r[c]) for c in ("estimate", "ci_low", "ci_high", "downloads_factor_low",
                                         "downloads_factor_high", "true_value")},
              "sentence": r["sentence"]}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.report import outcome as O
 from analysis.report.answer import (
     answer_paragraphs,
     answer_table,
@@ -41,13 +42,19 @@ class AnswerSection:
     notes: list[str]
     figure_spec: dict | None
     figure_svg: str | None  # path relative to the version directory
+    outcome: str = "rank"  # what the effects measure (analysis.report.outcome)
 
 
 def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, synthetic: bool,
                    exponent_range: tuple[float, float], apps: Sequence[str] | None = None,
                    reported_dir: str | Path | None = None, events: pl.DataFrame | None = None,
-                   level: float = 0.95) -> pl.DataFrame:
-    """Build, show and save the answer from an Effects frame (one call in a notebook)."""
+                   level: float = 0.95, outcome: str = "rank") -> pl.DataFrame:
+    """Build, show and save the answer from an Effects frame (one call in a notebook).
+
+    ``outcome`` (:mod:`analysis.report.outcome`): ``"rank"`` for app-store charts (with downloads
+    multiples and the exponent check), ``"attention"`` / ``"views"`` for pageview studies (no
+    downloads; the sentences speak of attention).  It is saved in ``answer_notes`` (note
+    ``outcome``) so the report pages read the answer back on the same scale."""
     from IPython.display import HTML, display
 
     from analysis.figures.decomposition import decomposition_chart
@@ -58,23 +65,26 @@ def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, sy
 
         events = load_events()
     answer = answer_table(effects, truth=truth, synthetic=synthetic, exponent_range=exponent_range, events=events,
-                          level=level)
-    check = exponent_check(reported_dir, exponent_range)
-    paragraphs = answer_paragraphs(answer, apps, events)
+                          level=level, outcome=outcome)
+    paragraphs = answer_paragraphs(answer, apps, events, outcome)
     display(HTML("".join(f"<p><b>{html.escape(a)}.</b> {html.escape(t)}</p>" for a, t in paragraphs)))
-    out.figure("decomposition", decomposition_chart(answer, events, synthetic, level),
-               "Per app and country: each event term's effect on log(rank) with its interval, bounds as "
+    out.figure("decomposition", decomposition_chart(answer, events, synthetic, level, scale=O.SCALES[outcome]),
+               f"Per app and country: each event term's {O.SCALES[outcome]} with its interval, bounds as "
                "one-sided triangles, and the window-average effect (all events together).")
     out.table("answer", answer, "The answer: one row per app x country x store x event x estimand")
     if synthetic and truth is not None:
         out.table("truth_coverage", truth_coverage(answer),
                   f"Share of the answer's {round(level * 100)}% intervals covering the known truth (non-zero truths)")
-    out.table("exponent_check", check.table, "Implied rank-downloads exponents from press-reported figures")
     merged = merged_note(answer, events)
-    notes = {"merged_events": merged} if merged else {}
-    notes["downloads_exponent_check"] = check.sentence
+    notes = {"outcome": outcome, **({"merged_events": merged} if merged else {})}
+    if O.has_downloads(outcome):
+        check = exponent_check(reported_dir, exponent_range)
+        out.table("exponent_check", check.table, "Implied rank-downloads exponents from press-reported figures")
+        notes["downloads_exponent_check"] = check.sentence
+    else:
+        notes["attention_not_downloads"] = O.NOTES[outcome]
     out.table("answer_notes", pl.DataFrame({"note": list(notes), "text": list(notes.values())}),
-              "Notes stated with the answer")
+              "Notes stated with the answer (note 'outcome': the scale of the effects)")
     return answer
 
 
@@ -93,15 +103,20 @@ def load_answer_section(version_dir: str | Path, apps: Sequence[str] | None = No
     answer = read_answer(path)
     cov_path = _one(d, "tables/*-truth_coverage.csv")
     notes_path = _one(d, "tables/*-answer_notes.csv")
+    notes = pl.read_csv(notes_path, infer_schema_length=0) if notes_path else pl.DataFrame(
+        schema={"note": pl.String, "text": pl.String})
+    found = notes.filter(pl.col("note") == "outcome")["text"].to_list()
+    outcome = O.check_outcome(found[0]) if found else "rank"
     spec_path = _one(d, "figures/*-decomposition.vl.json")
     svg = _one(d, "figures/*-decomposition.svg")
     return AnswerSection(
-        paragraphs=answer_paragraphs(answer, apps, events),
+        paragraphs=answer_paragraphs(answer, apps, events, outcome),
         answer=answer,
         coverage=pl.read_csv(cov_path) if cov_path else None,
-        notes=pl.read_csv(notes_path, infer_schema_length=0)["text"].to_list() if notes_path else [],
+        notes=notes.filter(pl.col("note") != "outcome")["text"].to_list(),
         figure_spec=json.loads(spec_path.read_text()) if spec_path else None,
         figure_svg=str(svg.relative_to(d)) if svg else None,
+        outcome=outcome,
     )
 
 
@@ -135,16 +150,20 @@ def answer_html(section: AnswerSection, chart: str = "") -> str:
         parts.append(frame_html(section.coverage, "Truth coverage: share of the answer's intervals covering the "
                                 "known true effect, over non-zero truths (not identified terms counted apart)"))
     wa = section.answer.filter(pl.col("estimand") == "window_average").drop("event_id", "sentence")
-    parts.append(frame_html(wa, "Window-average effects (log rank; downloads multiples under the rank-downloads law)"))
+    caption = ("Window-average effects (log rank; downloads multiples under the rank-downloads law)"
+               if O.has_downloads(section.outcome) else f"Window-average effects ({O.SCALES[section.outcome]}; "
+               "attention, not downloads: no downloads multiple)")
+    parts.append(frame_html(wa, caption))
     parts.append("<details><summary>Every row of the answer table (per event and estimand, with sentences)</summary>"
                  + frame_html(section.answer, "The answer table") + "</details></section>")
     return "".join(parts)
 
 
 def headline_text(headline: Sequence[dict], n: int = 4) -> str:
-    """'Signal US ios: x40 (25-60); ...' from manifest headline rows (rank multiples, up = climbed)."""
+    """'Signal US ios: x40 (25-60); ...' from manifest headline rows (multiples, up = climbed or
+    more views: the row's ``outcome``)."""
     def one(h: dict) -> str:
-        lo, hi, est = h.get("ci_low"), h.get("ci_high"), h.get("estimate")
+        est, lo, hi = O.to_rank_scale(h.get("estimate"), h.get("ci_low"), h.get("ci_high"), h.get("outcome", "rank"))
         if h.get("kind") == "not_identified":
             return f"{h['series']}: not identified"
         if lo is None and hi is not None:

@@ -142,14 +142,6 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
     if m.get("study_notes"):
         parts.append("<h2>What this study measures, and what it cannot say</h2><ul>"
                      + "".join(f"<li>{_esc(n)}</li>" for n in m["study_notes"]) + "</ul>")
-    if m.get("study_effects"):
-        parts.append(rows_table(m["study_effects"], ["app_name", "country", "event_id", "estimand", "kind", "estimate",
-                                                     "ci_low", "ci_high", "side", "bound", "best_rank", "reason"],
-                                "Per-article results, log(rank) scale (negative = more attention); a bound is one-sided"))
-    if m.get("study_placebo_effects"):
-        parts.append(rows_table(m["study_placebo_effects"], ["app_name", "country", "estimand", "kind", "estimate",
-                                                             "side", "bound", "best_rank", "window_start", "window_end"],
-                                "Placebo year: the same per-article results on the same weeks 52 weeks earlier"))
     parts.append("</section><section id='parameters'><h2>Parameters</h2>")
     parts.append(kv_table(m["parameters"], "Parameters of this run (exodus params lists all with help)"))
     parts.append("</section><section id='provenance'><h2>Provenance</h2>")

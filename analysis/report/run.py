@@ -271,11 +271,6 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     }
     if data.notes:
         manifest["study_notes"] = data.notes
-    if data.views is not None:
-        from analysis.models.wiki_effects import manifest_rows
-
-        manifest["study_effects"] = manifest_rows(data, values)
-        manifest["study_placebo_effects"] = manifest_rows(data, values, placebo=True)
     if failure:
         manifest["failure"] = failure
     section = None
@@ -291,7 +286,7 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     except Exception as exc:  # rendering failed: keep the run, marked failed
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
-    manifest["headline"] = headline_from_answer(section.answer, values.get("apps")) if section is not None else []
+    manifest["headline"] = headline_from_answer(section.answer, values.get("apps"), section.outcome) if section is not None else []
     manifest["outputs"] = [
         {"path": p.relative_to(build).as_posix(), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"

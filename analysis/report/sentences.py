@@ -17,6 +17,7 @@ from datetime import date
 import polars as pl
 
 from analysis.errors import InputError
+from analysis.report import outcome as O
 
 COUNTRY_NAMES = {"us": "the US", "gb": "the UK", "de": "Germany", "fr": "France", "in": "India", "br": "Brazil",
                  "ca": "Canada", "it": "Italy", "jp": "Japan", "es": "Spain"}
@@ -39,7 +40,13 @@ def fmt(x: float) -> str:
     return f"{int(r):,}" if digits >= 1 else f"{r:.{1 - digits}f}"
 
 
+WIKI_EDITIONS = {"en": "English", "de": "German", "fr": "French", "pt": "Portuguese", "es": "Spanish", "hi": "Hindi"}
+
+
 def place(country: str, store: str) -> str:
+    """'the US (App Store)'; a Wikipedia "country" is a language edition: 'English Wikipedia'."""
+    if store == "wikipedia":
+        return f"{WIKI_EDITIONS.get(country, country)} Wikipedia"
     return f"{COUNTRY_NAMES.get(country, country.upper())} ({STORE_NAMES.get(store, store)})"
 
 
@@ -80,8 +87,9 @@ def event_label(term: str, names: dict[str, tuple[str, str]]) -> str:
     return f"{term} ({text})"
 
 
-def rank_phrase(est: float | None, lo: float | None, hi: float | None, level: float) -> str:
-    """Rank change in multiples from a log-rank effect and its (possibly one-sided) interval."""
+def rank_phrase(est: float | None, lo: float | None, hi: float | None, level: float, what: str = "rank") -> str:
+    """Rank change in multiples from a log-rank effect and its (possibly one-sided) interval
+    (``what`` names the quantity multiplied when there is no clear change)."""
     pct = f"{round(level * 100)}%"
     if lo is None and hi is not None:  # L <= hi: the rank rose at least exp(-hi)-fold
         conf = _at_least_rose(hi)
@@ -97,7 +105,7 @@ def rank_phrase(est: float | None, lo: float | None, hi: float | None, level: fl
         return f"rose {fmt(math.exp(-est))}-fold ({pct} CI {fmt(math.exp(-hi))}\u2013{fmt(math.exp(-lo))})"
     if lo > 0:
         return f"fell {fmt(math.exp(est))}-fold ({pct} CI {fmt(math.exp(lo))}\u2013{fmt(math.exp(hi))})"
-    return (f"showed no clear change (rank multiplied by {fmt(math.exp(-est))}, {pct} CI "
+    return (f"showed no clear change ({what} multiplied by {fmt(math.exp(-est))}, {pct} CI "
             f"{fmt(math.exp(-hi))}\u2013{fmt(math.exp(-lo))})")
 
 
@@ -129,9 +137,11 @@ def downloads_phrase(low: float | None, high: float | None, exponent: tuple[floa
     return ""
 
 
-def window_sentence(r: dict, exponent: tuple[float, float], level: float) -> str:
-    """Sentence of a window-average row (see :func:`analysis.report.answer.answer_table`)."""
-    head = f"In {place(r['country'], r['store'])}, {r['app_name']}'s rank"
+def window_sentence(r: dict, exponent: tuple[float, float], level: float, outcome: str = "rank") -> str:
+    """Sentence of a window-average row (see :func:`analysis.report.answer.answer_table`); the
+    noun and the sign follow ``outcome`` (:mod:`analysis.report.outcome`)."""
+    noun = O.NOUNS[O.check_outcome(outcome)]
+    head = f"In {place(r['country'], r['store'])}, {r['app_name']}'s {noun}"
     when = (f"on average over {window_label(r.get('window_start'), r.get('window_end'))} against a forecast "
             "from the pre-period (all events together)")
     if r["kind"] == "not_identified":
@@ -139,29 +149,34 @@ def window_sentence(r: dict, exponent: tuple[float, float], level: float) -> str
                f"not identified: {r.get('reason') or 'the estimator gave no reason'}."
     floor = ""
     if r.get("best_rank") == 1 and r["kind"] == "bound":
-        floor = (f" {r['app_name']} reached #1, where the rank cannot rise further, so the climb and the "
-                 "downloads are lower bounds.")
+        also = " and the downloads" if outcome == "rank" else ""
+        floor = (f" {r['app_name']} reached #1, where the rank cannot rise further, so the climb{also} "
+                 f"{'are lower bounds' if also else 'is a lower bound'}.")
     elif r["kind"] == "bound" and r.get("reason"):
         floor = f" This is a bound: {r['reason']}."
     dl = downloads_phrase(r.get("downloads_factor_low"), r.get("downloads_factor_high"), exponent)
-    body = f"{head} {rank_phrase(r.get('estimate'), r.get('ci_low'), r.get('ci_high'), level)} {when}"
+    scaled = O.to_rank_scale(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), outcome)
+    body = f"{head} {rank_phrase(*scaled, level, noun)} {when}"
     return f"{body}; {dl}.{floor}" if dl else f"{body}.{floor}"
 
 
-def event_sentence(r: dict, names: dict[str, tuple[str, str]], others: list[str], level: float) -> str:
+def event_sentence(r: dict, names: dict[str, tuple[str, str]], others: list[str], level: float,
+                   outcome: str = "rank") -> str:
     """Sentence of a per-event row; ``others`` are the series' other event terms in the model."""
     label = event_label(r["event_id"], names)
+    noun = O.NOUNS[O.check_outcome(outcome)]
+    scaled = O.to_rank_scale(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), outcome)
     est = r["estimand"]
     head = f"In {place(r['country'], r['store'])}, at {label}, {r['app_name']}'s"
     if r["kind"] == "not_identified":
         return f"{head} {est} change is not identified: {r.get('reason') or 'the estimator gave no reason'}."
     if est == "slope":
-        change = slope_phrase(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), level)
-        text = f"{head} rank {change} after the event"
+        change = slope_phrase(*scaled, level)
+        text = f"{head} {noun} {change} after the event"
     else:
-        change = rank_phrase(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), level)
+        change = rank_phrase(*scaled, level, noun)
         when = "initially (the effect then fades)" if est == "decay" else "at the first chart snapshot after it"
-        text = f"{head} rank {change} {when}"
+        text = f"{head} {noun} {change} {when}"
     confounds = [o for o in others if "confound" in term_kinds(o, names)]
     if any(k in DEPLATFORMING_KINDS for k in term_kinds(r["event_id"], names)) and confounds:
         named = [f"{o} ({'; '.join(names[t][0] for t in term_ids(o))})" for o in confounds]

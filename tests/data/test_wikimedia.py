@@ -4,6 +4,7 @@ lock pinning, retries, 404, truncated JSON, a changed upstream, and the wiki-vie
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, timedelta
 from urllib.parse import unquote
@@ -219,3 +220,17 @@ def test_fetch_then_run_wiki_views_reports_exactly_the_served_numbers(api, tmp_p
     m = json.loads((version / "manifest.json").read_text())
     assert m["synthetic"] is False and m["parameters"]["countries"] == ["de", "en"]
     assert m["parameters"]["apps"] == ["Signal"] and "SYNTHETIC" not in (version / "index.html").read_text()
+    # The answer is on log(views), positive = more attention, the fit's numbers with their sign:
+    # the served views jump tenfold from 8 Jan, so over the 14-day window from 4 Jan (10 days on)
+    # the window average is close to 10/14 * log(10) = 1.64 in both editions.
+    from analysis.report.answer import read_answer
+
+    answer = read_answer(version / "tables" / "03_summary-answer.csv")
+    fitted = pl.read_csv(version / "tables" / "02_its-event_effects.csv", infer_schema_length=None)
+    wa = answer.filter(pl.col("estimand") == "window_average").sort("country")
+    want = fitted.filter(pl.col("estimand") == "window_average").sort("country")
+    assert wa["country"].to_list() == ["de", "en"] and set(wa["kind"]) == {"estimate"}
+    assert wa["estimate"].to_list() == pytest.approx(want["estimate"].to_list(), rel=1e-9)
+    assert wa["estimate"].to_list() == pytest.approx([10 / 14 * math.log(10)] * 2, abs=0.25)
+    assert all("daily pageviews rose" in t for t in wa["sentence"]) and answer["downloads_factor"].null_count() == answer.height
+    assert json.loads((version / "manifest.json").read_text())["headline"][0]["outcome"] == "views"

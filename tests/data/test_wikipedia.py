@@ -1,4 +1,7 @@
-"""The shipped English Wikipedia top-100 slice: checksums, panel, censoring, bounds, the study."""
+"""The shipped English Wikipedia top-100 slice: checksums, panel, censoring, the study's data.
+
+The study's estimates (the answer pipeline, the placebo year, the offline run) are tested in
+``tests/test_wiki_study.py``."""
 
 from __future__ import annotations
 
@@ -14,8 +17,6 @@ import pytest
 from analysis.data import wiki_studies as ws
 from analysis.data import wikipedia as wp
 from analysis.errors import DataError
-from analysis.models.its import ITSSpec
-from analysis.models.wiki_effects import SCHEMA, term_id, views_bounds, wiki_effects
 
 
 @pytest.fixture(scope="module")
@@ -82,48 +83,6 @@ def test_appearances_match_provenance_md(top):
     assert tuple(parler_nov["date"]) == wp.PARLER_NOVEMBER
 
 
-SPEC = ITSSpec(date(2021, 1, 8), 38, 30, errors="hac", censored=True, chart_depth=100)
-
-
-def test_effects_follow_the_contract_and_bound_signal_by_hand(top):
-    e = wiki_effects(top.views, SPEC, ws.load_top100_study().events)
-    assert dict(e.schema) == SCHEMA
-    assert set(e["app_name"]) == set(wp.ARTICLES.values())
-    sig = e.filter(pl.col("app_name") == "Signal").row(0, named=True)
-    ranks = {date(2021, 1, 8): 39, date(2021, 1, 9): 9, date(2021, 1, 10): 9}  # first three days, from the CSV
-    got = top.views.filter(pl.col("app_name") == "Signal", ~pl.col("censored"))
-    assert {d: r for d, r in zip(got["date"], got["rank"], strict=True) if d in ranks} == ranks
-    by_hand = sum(math.log(r) - math.log(100.5) for r in got["rank"]) / 30  # 10 ranked days, 20 censored (0)
-    assert sig["kind"] == "bound" and sig["side"] == "upper" and sig["bound"] == pytest.approx(by_hand)
-    assert sig["best_rank"] == 9 and sig["estimate"] is None and sig["window_end"] == date(2021, 2, 6)
-    assert "0 of 38 pre-period days" in sig["reason"]
-
-
-def test_views_bound_is_the_mirror_image_on_the_views_scale(top):
-    b = views_bounds(top.views, SPEC).filter(pl.col("app_name") == "Signal").row(0, named=True)
-    g = top.views.filter(pl.col("app_name") == "Signal", ~pl.col("censored"))
-    want = sum(math.log(v / t) for v, t in zip(g["views"], g["threshold"], strict=True)) / 30
-    assert b["log_views_lower_bound"] == pytest.approx(want) and b["days_ranked"] == 10
-
-
-def test_an_estimable_series_gets_estimates_and_a_window_average(top):
-    """Make a synthetic always-ranked series (known +level) to exercise the estimate branch."""
-    days = pl.date_range(SPEC.start, SPEC.end, "1d", eager=True)
-    rank = [60 if d < SPEC.intervention else 20 for d in days]
-    rank = [r + (i % 3) for i, r in enumerate(rank)]
-    g = pl.DataFrame({"date": days, "app_name": "X", "country": "en", "rank": rank})
-    e = wiki_effects(g, SPEC, ws.load_top100_study().events)
-    lev = e.filter(pl.col("estimand") == "level").row(0, named=True)
-    assert lev["kind"] == "estimate" and lev["ci_low"] < math.log(21 / 61) < lev["ci_high"]
-    wa = e.filter(pl.col("estimand") == "window_average").row(0, named=True)
-    assert wa["kind"] == "estimate" and wa["ci_low"] <= wa["estimate"] <= wa["ci_high"]
-
-
-def test_term_id_names_the_events_of_the_utc_day_and_the_evening_before():
-    ev = ws.load_top100_study().events
-    assert term_id(ev, date(2021, 1, 8)) == "X03+X04+X05"
-
-
 def test_study_defaults_select_the_data_and_the_study_is_real():
     from analysis.report import run as runner
 
@@ -131,35 +90,3 @@ def test_study_defaults_select_the_data_and_the_study_is_real():
     assert values["store"] == "wikipedia" and values["countries"] == ["en"] and values["censored"] is True
     d = ws.load_top100_study()
     assert d.synthetic is False and any("attention" in n for n in d.notes) and any("cannot" in n for n in d.notes)
-
-
-def test_placebo_year_has_no_article_in_the_chart_so_every_bound_is_zero(top):
-    from analysis.models.wiki_effects import placebo_year
-
-    p = placebo_year(top.views, SPEC, ws.load_top100_study().events)
-    assert p["window_start"].unique().to_list() == [date(2020, 1, 10)]
-    assert p["kind"].unique().to_list() == ["bound"] and p["bound"].to_list() == [0.0] * 6
-
-
-@pytest.mark.slow
-def test_run_wiki_top100_offline_writes_a_real_report_with_the_answer(tmp_path, monkeypatch):
-    from analysis import cli
-
-    monkeypatch.setenv("EXODUS_REPORTS_DIR", str(tmp_path))
-    monkeypatch.setenv("EXODUS_CACHE_DIR", str(tmp_path / "no-cache"))
-    assert cli.main(["run", "--study", "wiki-top100"]) == 0
-    version = next((tmp_path / "wiki-top100").glob("wiki-top100-*"))
-    import json
-
-    m = json.loads((version / "manifest.json").read_text())
-    assert m["synthetic"] is False and m["status"] == "complete"
-    page = (version / "index.html").read_text()
-    assert "SYNTHETIC" not in page and "attention" in page and "not downloads" in page
-    got = {r["app_name"]: r for r in m["study_effects"]}
-    assert {"Signal", "Parler", "Telegram", "Gab"} <= set(got)
-    assert all(r["kind"] in ("estimate", "bound") for r in got.values())
-    assert got["Signal"]["bound"] == pytest.approx(
-        wiki_effects(wp.load_top100().views, SPEC, ws.load_top100_study().events)
-        .filter(pl.col("app_name") == "Signal")["bound"][0])
-    views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True, infer_schema_length=None)
-    assert views.filter(pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))["views"].to_list() == [199246]
