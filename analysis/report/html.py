@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -81,8 +82,32 @@ def _exporter():
 
 
 def notebook_body(nb_path: Path) -> str:
-    """The cells of an executed notebook as HTML (nbconvert's 'basic' template: no head, no CDN)."""
-    body, _ = _exporter().from_notebook_node(nbformat.read(nb_path, as_version=4))
+    """The cells of an executed notebook as HTML (nbconvert's 'basic' template: no head, no CDN).
+
+    This is ``HTMLExporter.from_notebook_node`` without its final BeautifulSoup pass, which
+    re-parses the whole page (about 0.6 s per notebook, most of the page-writing time) only to add
+    ``alt`` to images that lack one (the report's figures are charts, not images) and
+    ``tabindex="0"`` to cell wrappers, which :func:`_focusable` adds directly."""
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    exporter = _exporter()
+    nb = nbformat.read(nb_path, as_version=4)
+    lang = nb.metadata.get("language_info", {})
+    resources = exporter._init_resources(None)
+    exporter.register_filter("highlight_code", Highlight2HTML(
+        pygments_lexer=lang.get("pygments_lexer", lang.get("name")), parent=exporter))
+    exporter.register_filter("filter_data_type", WidgetsDataTypeFilter(
+        notebook_metadata=exporter._nb_metadata, parent=exporter, resources=resources))
+    body, _ = TemplateExporter.from_notebook_node(exporter, nb, resources)
+    return _focusable(body)
+
+
+def _focusable(body: str) -> str:
+    """Cell inputs and outputs reachable by keyboard, as nbconvert's HTML exporter makes them."""
+    for cls in ("jp-Cell-inputWrapper", "jp-OutputArea-output"):
+        body = re.sub(rf'<div class="{cls}(?=[ "])([^"]*)"(?![^>]*tabindex)', rf'<div class="{cls}\1" tabindex="0"', body)
     return body
 
 
