@@ -44,13 +44,13 @@ from analysis.models.batched import newey_west_lags  # noqa: E402
 from analysis.models.design import Impact, Seasonality, build_design  # noqa: E402
 
 
-def timed(fn, repeat: int = 1):
-    """Best wall time of ``repeat`` calls and the last result."""
+def timed(fn, repeat: int = 1, clock=time.perf_counter):
+    """Best time of ``repeat`` calls of ``fn`` by ``clock`` (wall by default) and the last result."""
     best, out = float("inf"), None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return best, out
 
 
@@ -182,12 +182,7 @@ def censored_panel(S: int, T: int, seed: int, rho: float = 0.6, sd: float = 0.3)
 
 def cpu_timed(fn, repeat: int = 1):
     """Best process CPU time of ``repeat`` calls and the last result (robust on a shared machine)."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t0)
-    return best, out
+    return timed(fn, repeat, time.process_time)
 
 
 def bench_censored_ar1(seed: int, subset: int) -> tuple[float, bool, float]:

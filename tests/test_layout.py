@@ -39,11 +39,7 @@ LONG_MODULES: dict[str, str] = {}
 # tobit, 70 lines).
 LONG_FUNCTIONS: dict[str, str] = {}
 # Modules other than analysis/config.py that read EXODUS_* variables.
-ENV_READERS: dict[str, str] = {
-    # locks_dir() reads EXODUS_LOCKS_DIR itself; the file was being edited by another session.
-    # Fix: `from analysis.config import locks_dir` and delete the local function, then this entry.
-    "analysis/data/wiki_studies.py": "EXODUS_LOCKS_DIR",
-}
+ENV_READERS: dict[str, str] = {}
 
 # A read of an EXODUS_* variable: os.environ["EXODUS_X"], os.environ.get("EXODUS_X"), os.getenv("EXODUS_X"),
 # "EXODUS_X" in os.environ, environ.setdefault/pop("EXODUS_X").

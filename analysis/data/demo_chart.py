@@ -32,12 +32,14 @@ RHO = 0.6
 SIGMA = 0.08
 
 
-def ar1_filter(shocks: np.ndarray, rho: float, axis: int = -1) -> np.ndarray:
-    """AR(1) paths along ``axis``, started from the stationary distribution:
-    ``u[0] = e[0] / sqrt(1 - rho^2)``, ``u[t] = rho u[t-1] + e[t]`` (Box & Jenkins 1976, ch. 3)."""
+def ar1_filter(shocks: np.ndarray, rho: float, axis: int = -1, stationary: bool = True) -> np.ndarray:
+    """AR(1) paths along ``axis``: ``u[t] = rho u[t-1] + e[t]`` (Box & Jenkins 1976, ch. 3), started
+    from the stationary distribution ``u[0] = e[0] / sqrt(1 - rho^2)`` or, with
+    ``stationary=False``, at ``u[0] = e[0]`` (what ``scipy.signal.lfilter([1], [1, -rho], e)``
+    gives, in plain numpy: importing ``scipy.signal`` costs seconds per report kernel)."""
     e = np.moveaxis(shocks, axis, 0)
     out = np.empty_like(e)
-    out[0] = e[0] / np.sqrt(1.0 - rho * rho)
+    out[0] = e[0] / np.sqrt(1.0 - rho * rho) if stationary else e[0]
     for t in range(1, e.shape[0]):
         np.multiply(out[t - 1], rho, out=out[t])
         out[t] += e[t]

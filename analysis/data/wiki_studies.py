@@ -7,13 +7,12 @@ language edition as country, the mapped apps, a window inside the data); ``-p`` 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from analysis.config import DATA, EVENTS_FILE, ROOT
+from analysis.config import EVENTS_FILE, ROOT, locks_dir
 from analysis.data import wikipedia as wp
 from analysis.data.events import load_events
 from analysis.errors import InputError
@@ -57,10 +56,6 @@ TOP100_DEFAULTS: dict = {
     "focus_country": wp.COUNTRY,
     "coverage_replicates": 200,
 }
-
-
-def locks_dir() -> Path:
-    return Path(os.environ.get("EXODUS_LOCKS_DIR", DATA / "locks"))
 
 
 def views_lock() -> Path:

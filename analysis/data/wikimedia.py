@@ -14,7 +14,7 @@ honouring ``Retry-After`` (:class:`analysis.data.remote.Http`).
 Every body is cached under ``EXODUS_CACHE_DIR/wikimedia/<project>/<slug>-<start>-<end>.json`` and
 pinned by SHA-256 in the lock (written on the first fetch, verified on every later one).  A body
 that no longer matches its lock is refused (exit 1) naming the file and both hashes; nothing
-cached is replaced.  Article names never become paths directly: :func:`slugify`.
+cached is replaced.  Article names never become paths directly: :func:`analysis.data.slug.slug`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +31,7 @@ import polars as pl
 
 from analysis.config import wikimedia_api, wikimedia_user_agent
 from analysis.data.remote import Http, NotFound, RemoteError
+from analysis.data.slug import slug as slugify  # the project's one slug function (issue 11)
 from analysis.errors import DataError, InputError
 
 FORMAT = "exodus-wikimedia-lock/1"
@@ -53,17 +53,6 @@ TITLES: dict[str, dict[str, str]] = {
                      "Parler": "Parler", "Twitter": "Twitter"},
     "hi.wikipedia": {"WhatsApp": "व्हाट्सऐप", "Twitter": "ट्विटर"},
 }
-
-
-def slugify(name: str, max_len: int = 60) -> str:
-    """A safe file-name stem ``[a-z0-9_-]`` for any article title; when the slug differs from the
-    name, a short SHA-256 suffix keeps distinct names distinct (``Signal_(software)`` ->
-    ``signal_software-1a2b3c4d``).  Never empty, never ``.``/``..``, no path separators."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_-]+", "_", ascii_.lower())).strip("_-")[:max_len] or "article"
-    if slug != name:
-        slug = f"{slug}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
-    return slug
 
 
 def project_of(project: str) -> str:

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from analysis.models.study import StudyFit, event_spec, first_event_date, fit_study
+from analysis.models.study import StudyFit, fit_study, run_spec
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,7 @@ def fit_placebo_year(data, params, weeks: int = 52) -> PlaceboYear:
     The year-earlier window must be covered: every day of it has at least one chart row of the
     selected store and countries, else ``fit`` is None and ``note`` says how many days are there.
     """
-    first = first_event_date(data.events, tuple(params.event_kinds), params.intervention)
-    spec = event_spec(params, data.chart_depth, first)
+    spec = run_spec(data, params)
     shift = timedelta(weeks=weeks)
     lo, hi = spec.start - shift, spec.end - shift
     sel = data.panel.filter(pl.col("store") == params.store, pl.col("country").is_in(list(params.countries)))
@@ -57,6 +56,6 @@ def fit_placebo_year(data, params, weeks: int = 52) -> PlaceboYear:
         return PlaceboYear(None, lo, hi, weeks, f"the data hold {have} of the {need} days of the year-earlier window "
                                                 f"{lo} .. {hi} ({weeks} weeks earlier): no placebo year")
     placebo = dataclasses.replace(data, panel=moved, truth=None)
-    return PlaceboYear(fit_study(placebo, params), lo, hi, weeks,
+    return PlaceboYear(fit_study(placebo, params, spec), lo, hi, weeks,
                        f"the run's per-event design on {lo} .. {hi} ({weeks} weeks earlier, same weekdays), dated as "
                        f"{spec.start} .. {spec.end}; no event happened then, so every true effect is zero")

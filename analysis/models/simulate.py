@@ -13,21 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from analysis.data.demo_chart import ar1_filter
 from analysis.models import engine
 
 TRUE_BETA = (1.0, 0.002, -0.5, 0.01)  # intercept, trend, level, slope
 
 
-
-def ar1_recursion(shocks: np.ndarray, rho: float) -> np.ndarray:
-    """``u[:, 0] = e[:, 0]``, ``u[:, t] = rho u[:, t-1] + e[:, t]`` along the last axis: the filter
-    ``lfilter([1], [1, -rho], e)`` in plain numpy (importing ``scipy.signal`` costs seconds per
-    report kernel)."""
-    out = np.empty_like(shocks)
-    out[..., 0] = shocks[..., 0]
-    for t in range(1, shocks.shape[-1]):
-        out[..., t] = rho * out[..., t - 1] + shocks[..., t]
-    return out
 
 def simulate_ar1(reps: int, n: int = 200, rho: float = 0.6, sigma: float = 1.0, seed: int = 0,
                  beta: Sequence[float] = TRUE_BETA) -> tuple[np.ndarray, np.ndarray, float]:
@@ -38,7 +29,7 @@ def simulate_ar1(reps: int, n: int = 200, rho: float = 0.6, sigma: float = 1.0, 
     t0 = float(n // 2)
     post = (t >= t0).astype(float)
     mean = beta[0] + beta[1] * t + beta[2] * post + beta[3] * (t - t0) * post
-    noise = ar1_recursion(rng.normal(0.0, sigma, (reps, n)), rho)
+    noise = ar1_filter(rng.normal(0.0, sigma, (reps, n)), rho, stationary=False)
     return mean[None, :] + noise, t, t0
 
 

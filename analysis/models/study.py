@@ -161,13 +161,18 @@ def demo_truth(truth, design: EventDesign, window: tuple[date, date]) -> pl.Data
     return pl.concat([per_event, wa])
 
 
-def fit_study(data, params) -> StudyFit:
+def run_spec(data, params) -> EventStudySpec:
+    """The run's :class:`EventStudySpec` (window anchored on the first event of the cluster)."""
+    first = first_event_date(data.events, tuple(params.event_kinds), params.intervention)
+    return event_spec(params, data.chart_depth, first)
+
+
+def fit_study(data, params, spec: EventStudySpec | None = None) -> StudyFit:
     """Fit the run's per-event design, pooling and contrast (see the module docstring)."""
     from analysis.models.contrast import fit_contrast
     from analysis.models.pooling import pool_frame
 
-    first = first_event_date(data.events, tuple(params.event_kinds), params.intervention)
-    spec = event_spec(params, data.chart_depth, first)
+    spec = spec or run_spec(data, params)
     design = design_for(spec, data.events)
     grid = study_panel(data.panel, data.events, params.apps, params.countries, spec)
     fit = fit_events(grid, design, errors=spec.errors, seasonality=spec.seasonality, alpha=spec.alpha,
@@ -202,14 +207,13 @@ def _contrast(grid: pl.DataFrame, design: EventDesign, spec: EventStudySpec, cou
 def load_or_fit(data, params, output_dir: str = "") -> StudyFit:
     """The run's :class:`StudyFit`: read from ``<output_dir>/artifacts/study-<key>`` when an
     earlier notebook of this version wrote it, else fitted (and written when ``output_dir``)."""
-    first = first_event_date(data.events, tuple(params.event_kinds), params.intervention)
-    spec = event_spec(params, data.chart_depth, first)
+    spec = run_spec(data, params)
     data_id = hashlib.sha256(data.panel.hash_rows().to_numpy().tobytes()).hexdigest()[:16]
     where = Path(output_dir) / ARTIFACT_DIR / f"study-{spec.key(params.apps, params.countries, data_id)}" \
         if output_dir else None
     if where is not None and (where / "effects.parquet").exists():
         return StudyFit.load(spec, where)
-    sf = fit_study(data, params)
+    sf = fit_study(data, params, spec)
     if where is not None:
         sf.save(where)
     return sf
