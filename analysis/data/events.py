@@ -75,3 +75,40 @@ def removals(events: pl.DataFrame) -> pl.DataFrame:
     return events.filter(pl.col("kind") == "platform_action", pl.col("store").is_not_null()).select(
         pl.col("platform").alias("app_name"), "store", pl.col("date_utc").alias("removed_on")
     )
+
+
+# The attribution groups: which registry kinds make up each group of event terms.  The question
+# asks for the deplatformings' contribution *net of* the privacy shock, so the WhatsApp notice,
+# Musk's tweet and the WhatsApp delay (kind ``confound``) form their own group.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "deplatforming": ("deplatforming", "platform_action"),
+    "privacy_shock": ("confound",),
+    "other": ("other",),
+}
+GROUP_LABELS: dict[str, str] = {"deplatforming": "deplatforming", "privacy_shock": "privacy shock",
+                                "other": "other", "all_events": "all events"}
+
+
+def event_groups(events: pl.DataFrame, overrides: dict[str, str] | None = None) -> pl.DataFrame:
+    """Each event's attribution group (``event_id``, ``kind``, ``group``).
+
+    The default follows the registry's ``kind`` (:data:`GROUPS`); ``overrides`` maps an event id
+    to a group name (one of :data:`GROUPS`), so a student can move, say, Musk's tweet (X03) into
+    ``other``.  An override naming an unknown event or group is a :class:`DataError`, never
+    ignored.
+    """
+    overrides = dict(overrides or {})
+    kind_to_group = {k: g for g, kinds in GROUPS.items() for k in kinds}
+    known = set(events["event_id"].to_list())
+    for eid, group in overrides.items():
+        if eid not in known:
+            raise DataError(f"groups: unknown event id {eid!r}; known: {', '.join(sorted(known))}",
+                            column="groups", value=eid)
+        if group not in GROUPS:
+            raise DataError(f"groups: unknown group {group!r} for {eid}; expected one of {tuple(GROUPS)}",
+                            column="groups", value=group)
+    return events.select(
+        "event_id", "kind",
+        pl.col("event_id").replace_strict(overrides, default=pl.col("kind").replace_strict(kind_to_group),
+                                          return_dtype=pl.String).alias("group"),
+    )

@@ -106,3 +106,20 @@ def test_malformed_events_name_column_and_row(tmp_path, column, value, phrase):
 def test_html_in_event_titles_is_kept_verbatim_for_escaping_later(tmp_path):
     p = _mutate(tmp_path, "event", 2, "<script>alert(1)</script>")
     assert load_events(p)["event"].to_list().count("<script>alert(1)</script>") == 1
+
+
+def test_event_groups_follow_registry_kinds_and_overrides():
+    from analysis.data.events import event_groups, load_events
+    from analysis.errors import DataError
+
+    ev = load_events()
+    g = dict(event_groups(ev).select("event_id", "group").iter_rows())
+    assert {k for k, v in g.items() if v == "privacy_shock"} == {"X01", "X03", "X10"}
+    assert {k for k, v in g.items() if v == "other"} == {"X02", "X11"}
+    assert g["X05"] == g["X06"] == g["X04"] == "deplatforming"
+    moved = dict(event_groups(ev, {"X03": "other"}).select("event_id", "group").iter_rows())
+    assert moved["X03"] == "other" and moved["X01"] == "privacy_shock"
+    with pytest.raises(DataError, match="unknown event id"):
+        event_groups(ev, {"X99": "other"})
+    with pytest.raises(DataError, match="unknown group"):
+        event_groups(ev, {"X03": "nosuch"})
