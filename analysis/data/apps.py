@@ -60,3 +60,18 @@ def canonical_names(frame: pl.DataFrame, title: str = "app_name") -> pl.DataFram
         .with_columns(pl.coalesce("canonical", title).alias("app_name"))
         .drop("canonical")
     )
+
+
+# Wikidata items of the apps (used to resolve each edition's article title through sitelinks, and
+# to filter Wikimedia's per-country release by ``item_id``).  Every QID is recorded with the
+# independent sources it was checked against; an app without a checked QID is absent here.
+QIDS: dict[str, str] = {
+    "Signal": "Q19718090",
+    "WhatsApp": "Q1049511",
+    "Twitter": "Q918",
+}
+QID_SOURCES: dict[str, tuple[str, ...]] = {
+    "Signal": ("issue 18: checked from independent sources by the issue's author",),
+    "WhatsApp": ("issue 18: checked from independent sources by the issue's author",),
+    "Twitter": ("issue 18: checked from independent sources by the issue's author",),
+}
