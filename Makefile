@@ -32,7 +32,7 @@ test-quick: env  ## development loop: everything except the tests marked slow (e
 
 lab: env  ## JupyterLab on the notebooks with the project's kernel (adds the lab extra)
 	$(UV) sync --frozen --extra dev --extra lab --python 3.11 --compile-bytecode
-	$(BIN)/python -c "from analysis.report.run import ensure_kernel; ensure_kernel()"
+	$(BIN)/python -c "from analysis.report.run.runner import ensure_kernel; ensure_kernel()"
 	$(BIN)/jupyter lab notebooks/
 
 lint: env

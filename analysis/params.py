@@ -13,7 +13,7 @@ metadata).  This one definition feeds
   committed notebooks agree with it.
 
 Checks against the data (dates inside the panel, apps present, files readable) are the
-pre-flight's job (:mod:`analysis.report.preflight`).
+pre-flight's job (:mod:`analysis.report.run.preflight`).
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ class StudyParams:
         bad = [k for k in self.event_kinds if k not in EVENT_KINDS]
         if bad or not self.event_kinds:
             raise ParameterError(f"event_kinds must be a non-empty list of {', '.join(EVENT_KINDS)}, got {self.event_kinds}")
-        from analysis.models.design import Impact
-        from analysis.models.study import parse_shapes
+        from analysis.models.engine.design import Impact
+        from analysis.models.events.estimates import parse_shapes
 
         try:
             for _, shape in parse_shapes(self.event_shapes):
@@ -134,7 +134,7 @@ class StudyParams:
             raise ParameterError(f"downloads_exponent must be two numbers [low, high], got {exp}")
         if not all(math.isfinite(a) for a in exp):
             raise ParameterError(f"downloads_exponent must be two finite numbers [low, high], got {exp}")
-        from analysis.models.downloads import _check_range
+        from analysis.models.downloads.law import _check_range
 
         _check_range(tuple(exp))
 

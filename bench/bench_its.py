@@ -39,9 +39,10 @@ from scipy.signal import lfilter  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.models import engine, robustness  # noqa: E402
-from analysis.models.batched import newey_west_lags  # noqa: E402
-from analysis.models.design import Impact, Seasonality, build_design  # noqa: E402
+from analysis.models.engine import estimate as engine  # noqa: E402
+from analysis.models.checks import robustness
+from analysis.models.engine.batched import newey_west_lags  # noqa: E402
+from analysis.models.engine.design import Impact, Seasonality, build_design  # noqa: E402
 
 
 def timed(fn, repeat: int = 1, clock=time.perf_counter):
@@ -188,8 +189,8 @@ def cpu_timed(fn, repeat: int = 1):
 def bench_censored_ar1(seed: int, subset: int) -> tuple[float, bool, float]:
     from scipy import optimize
 
-    from analysis.models import censored_ar1
-    from analysis.models.batched import equilibrate, pack
+    from analysis.models.engine import censored_ar1
+    from analysis.models.engine.batched import equilibrate, pack
 
     S, T = 200, 90
     X, t, weekday, y, flag = censored_panel(S, T, seed + 2)

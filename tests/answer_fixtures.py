@@ -1,4 +1,4 @@
-"""Hand-made Effects frames (the contract of analysis.models.event_design) for the answer tests."""
+"""Hand-made Effects frames (the contract of analysis.models.events.design) for the answer tests."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def demo():
-    from analysis.data.demo import generate_demo
+    from analysis.data.demo.world import generate_demo
 
     return generate_demo()
 
@@ -31,9 +31,9 @@ def _demo_window_fits(demo, errors: str):
     world without them (interference included: placebo apps are pushed down by the climbers)."""
     import polars as pl
 
-    from analysis.data.demo import true_window_effects
-    from analysis.models.its import ITSSpec
-    from analysis.models.panel import fit_panel
+    from analysis.data.demo.world import true_window_effects
+    from analysis.models.its.model import ITSSpec
+    from analysis.models.its.series import fit_panel
 
     when = demo.schedule["date"].min()
     panel = demo.panel.filter(pl.col("store") == "ios",

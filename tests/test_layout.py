@@ -7,7 +7,7 @@ checked on the source as text and syntax trees: fast, nothing imported or run.
   ``def``/``async def``, nested ones included).
 - At most 6 code lines recur in three or more notebooks (stripped, non-empty lines of the code
   cells other than ``parameters``); each notebook's setup is one call of
-  ``analysis.report.setup.setup``.
+  ``analysis.report.run.setup.setup``.
 - ``tests/`` mirrors the package tree.
 
 Known violations in files other sessions were editing when this test was written are listed in
@@ -190,8 +190,8 @@ def test_each_notebook_sets_up_with_one_call_of_report_setup():
         tree = ast.parse("\n".join(_notebook_code(nb)))
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "setup"]
         imported = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                    and n.module == "analysis.report.setup" and any(a.name == "setup" for a in n.names)]
-        assert len(calls) == 1 and imported, f"{nb.name}: setup must be one call of analysis.report.setup.setup"
+                    and n.module == "analysis.report.run.setup" and any(a.name == "setup" for a in n.names)]
+        assert len(calls) == 1 and imported, f"{nb.name}: setup must be one call of analysis.report.run.setup.setup"
         setup_cell = next(c for c in _notebook_code(nb) if "setup(" in c)
         assert setup_cell == _notebook_code(nb)[0], f"{nb.name}: the setup call belongs in the first code cell"
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from analysis import params
 from analysis.config import NOTEBOOKS
 from analysis.errors import InputError, ParameterError
-from analysis.report.run import check_inputs_only, notebooks
+from analysis.report.run.runner import check_inputs_only, notebooks
 
 
 @pytest.fixture(scope="module")

@@ -38,9 +38,9 @@ def _date(text: str) -> date:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from analysis.data import app_rankings as ar
+    from analysis.data.sources import archive as ar
     from analysis.data.apps import APPS, SYNTHETIC_ONLY
-    from analysis.data.daily import snapshots_per_day, to_daily
+    from analysis.data.sources.daily import snapshots_per_day, to_daily
 
     snaps = ar.read_files(args.files, args.snapshot_time)
     panel = to_daily(snaps, args.daily, source=", ".join(map(str, args.files)))
@@ -68,10 +68,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace) -> int:
-    from analysis.data import fetch
-    from analysis.data.lock import Request, build_lock, read_lock
-    from analysis.data.remote import Http
-    from analysis.data.studies import ARCHIVE_STUDIES
+    from analysis.data.sources import fetch
+    from analysis.data.sources.lock import Request, build_lock, read_lock
+    from analysis.data.sources.remote import Http
+    from analysis.data.studies.registry import ARCHIVE_STUDIES
 
     if args.study:
         if args.study not in ARCHIVE_STUDIES:
@@ -109,9 +109,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
     from analysis.config import wikimedia_user_agent
-    from analysis.data import wikimedia
-    from analysis.data.remote import Http
-    from analysis.data.wiki_studies import views_lock
+    from analysis.data.sources import pageviews as wikimedia
+    from analysis.data.sources.remote import Http
+    from analysis.data.studies.wikipedia import views_lock
 
     missing = [n for n in ("projects", "articles", "start", "end") if getattr(args, n) is None]
     if missing:
@@ -129,9 +129,9 @@ def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     if args.source == "wikipedia":
         return _cmd_fetch_wikipedia(args)
-    from analysis.data import fetch
-    from analysis.data.remote import Http
-    from analysis.data.studies import ARCHIVE_STUDIES
+    from analysis.data.sources import fetch
+    from analysis.data.sources.remote import Http
+    from analysis.data.studies.registry import ARCHIVE_STUDIES
 
     lock = Path(args.lock) if args.lock else ARCHIVE_STUDIES["jan2021"].lock
     fetch.require_lock(lock)

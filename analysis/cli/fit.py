@@ -32,8 +32,8 @@ import polars as pl
 from analysis.cli import fit_censoring, fit_designs, fitcheck
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
-from analysis.models import engine
-from analysis.models.design import Impact, Seasonality, build_design
+from analysis.models.engine import estimate as engine
+from analysis.models.engine.design import Impact, Seasonality, build_design
 
 ROW = "_row"
 

@@ -7,7 +7,7 @@ censored.  The model is the censored likelihood (``--errors iid|hac``: Tobit-typ
 threshold ``DEPTH`` on the modelling scale (``log(DEPTH)`` with ``--transform log``).
 
 A group with fewer than ``MIN_RANKED_PRE`` uncensored pre-period values gets no point estimate:
-its ``level`` effect is a bound (``analysis.models.bounds.bound_from_days``), ``"kind": "bound"``,
+its ``level`` effect is a bound (``analysis.models.its.censoring.bound_from_days``), ``"kind": "bound"``,
 ``"side": "upper"``, ``"bound"`` = mean of its first post-period values minus the threshold, null
 ``estimate``/``se``/``ci_*``/``p_value`` and a ``reason``; or, if even that is impossible, the group
 is reported as not estimable with the reason.
@@ -22,8 +22,8 @@ import polars as pl
 
 from analysis.data.csvcheck import fail_first
 from analysis.errors import DataError, InputError
-from analysis.models import engine
-from analysis.models.bounds import MIN_RANKED_PRE, bound_from_days
+from analysis.models.engine import estimate as engine
+from analysis.models.its.censoring import MIN_RANKED_PRE, bound_from_days
 
 
 def _depth_arg(text: str) -> float:

@@ -6,10 +6,10 @@ modelling scale (after ``--transform``), on the dates where all of them have a v
 is fitted with the same model.  The group gains ``"contrast": "us - mean(gb,de)"`` and its
 diagnostics a ``"parallel_trends"`` entry: the pre-period (before the first intervention) slope of
 the contrast, i.e. the treated minus the mean control slope, with se and p-value
-(:func:`analysis.models.contrast.parallel_trends`).
+(:func:`analysis.models.events.contrast.parallel_trends`).
 
 ``--pool`` adds random-effects (REML) pooled estimates of each term across the fitted groups
-(:func:`analysis.models.pooling.pool`).
+(:func:`analysis.models.events.pooling.pool`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 import polars as pl
 
 from analysis.errors import InputError
-from analysis.models import engine
-from analysis.models.contrast import contrast_label, parallel_trends
-from analysis.models.pooling import pool
+from analysis.models.engine import estimate as engine
+from analysis.models.events.contrast import contrast_label, parallel_trends
+from analysis.models.events.pooling import pool
 
 CONTRAST_KEY = "contrast"
 

@@ -15,7 +15,7 @@ from analysis.errors import ExodusError
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis import params
-    from analysis.report import run as runner
+    from analysis.report.run import runner
 
     overrides = params.parse_assignments(args.param or [])
     outcome = runner.run(args.study, overrides, cell_timeout=args.cell_timeout, force=args.force)
@@ -27,7 +27,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from analysis.config import reports_dir
-    from analysis.report.verify import verify_command
+    from analysis.report.run.verify import verify_command
 
     return verify_command(reports_dir(), list(args.versions), sys.stdout)
 
@@ -36,7 +36,7 @@ def _print_study_effects(manifest: Path) -> None:
     """Real studies with study notes (pageview studies): print the answer table on stderr."""
     import json
 
-    from analysis.report.answer_text import print_answer
+    from analysis.report.answer.text import print_answer
 
     try:
         m = json.loads(manifest.read_text())
@@ -48,7 +48,7 @@ def _print_study_effects(manifest: Path) -> None:
 
 def _cmd_params(args: argparse.Namespace) -> int:
     from analysis import params
-    from analysis.data.studies import study_defaults
+    from analysis.data.studies.registry import study_defaults
 
     specs = params.specs()
     own = study_defaults(args.study)

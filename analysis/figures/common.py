@@ -8,7 +8,7 @@ from datetime import date
 import altair as alt
 import polars as pl
 
-from analysis.data.demo import SYNTHETIC_LABEL
+from analysis.data.demo.world import SYNTHETIC_LABEL
 
 WIDTH = 560
 KIND_COLORS = {

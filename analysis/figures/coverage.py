@@ -76,7 +76,7 @@ def trajectories_with_status(
     lines (reversed log axis); censored days are ticks at the chart depth ("below the chart",
     rank > depth); days after a store removal are a shaded band (structural missingness,
     excluded from fitting); no-snapshot days stay blank.  ``reported`` (from
-    :func:`analysis.data.reported.overlay_ranks`) adds the press-reported positions as black
+    :func:`analysis.data.sources.reported.overlay_ranks`) adds the press-reported positions as black
     diamonds with their sources.
     """
     c = completed.filter(pl.col("store") == store)

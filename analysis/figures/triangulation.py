@@ -6,8 +6,8 @@ draws both series on a shared date axis, rank on a reversed log axis (up = more 
 views on a log axis (up = more attention), so the eye compares like with like.
 
 Inputs are plain frames: ``ranks`` (date, app_name, country, rank) from any rank panel and
-``views`` (date, app_name, country, views) from :mod:`analysis.data.wikipedia` or
-:mod:`analysis.data.wikimedia` (the edition code, e.g. ``en``, is matched to the country column as
+``views`` (date, app_name, country, views) from :mod:`analysis.data.sources.top100` or
+:mod:`analysis.data.sources.pageviews` (the edition code, e.g. ``en``, is matched to the country column as
 given: map editions to countries before calling if they differ).
 """
 

@@ -1,5 +1,5 @@
 """Interrupted time-series models."""
 
-from analysis.models.its import ITSResult, ITSSpec, fit_its
+from analysis.models.its.model import ITSResult, ITSSpec, fit_its
 
 __all__ = ["ITSResult", "ITSSpec", "fit_its"]

@@ -101,7 +101,7 @@ def test_bad_input_exits_2_with_a_precise_message_and_writes_nothing(case, tmp_p
 
 def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monkeypatch, capsys):
     """The corpus cases fail only because of their defect: the same panel, intact, runs."""
-    from analysis.report import run as runner
+    from analysis.report.run import runner
 
     path = tmp_path / "good.csv"
     path.write_text(GOOD)
@@ -109,7 +109,7 @@ def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monke
                                                  "pre_days": "20", "post_days": "10", "apps": "AppA,AppB",
                                                  "countries": "us"})
     assert values["panel_file"] == str(path)
-    from analysis.data.studies import load_study
+    from analysis.data.studies.registry import load_study
 
     data = load_study("custom", panel_file=str(path))
     assert data.synthetic is False and data.panel.height == 80
@@ -117,7 +117,7 @@ def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monke
 
 
 def test_panel_file_with_another_study_is_refused(tmp_path):
-    from analysis.data.studies import load_study
+    from analysis.data.studies.registry import load_study
     from analysis.errors import InputError
 
     with pytest.raises(InputError, match="--study custom"):
@@ -168,7 +168,7 @@ def test_slug_keeps_case_apart_and_plain_names_unchanged():
 
 @pytest.mark.parametrize("name", TRAVERSALS)
 def test_figure_and_table_names_from_data_stay_inside_the_version(name, tmp_path):
-    from analysis.report.outputs import Outputs, write_table
+    from analysis.report.page.outputs import Outputs, write_table
 
     version = tmp_path / "reports" / "demo" / "v1"
     out = Outputs(str(version), "02_its")
@@ -193,7 +193,7 @@ def test_inside_refuses_a_symlink_that_leaves_its_root(tmp_path):
 
 
 def _lock_file(tmp_path, path: str, store="ios", country="us", sha=None) -> Path:
-    from analysis.data.lock import Entry, Lock, Request, write_lock
+    from analysis.data.sources.lock import Entry, Lock, Request, write_lock
 
     req = Request(stores=["ios"], countries=["us"], charts=["top_free_overall"], start=date(2021, 1, 1),
                   end=date(2021, 1, 1))
@@ -213,7 +213,7 @@ def _lock_file(tmp_path, path: str, store="ios", country="us", sha=None) -> Path
     ("play_store/rankings/us_TOP_FREE.json", "but the entry says ios/us"),
 ])
 def test_lock_entry_paths_must_match_the_archive_grammar_in_full(path, phrase, tmp_path):
-    from analysis.data.lock import read_lock
+    from analysis.data.sources.lock import read_lock
 
     with pytest.raises(DataError, match="entry 1 is malformed") as exc:
         read_lock(_lock_file(tmp_path, path))
@@ -221,15 +221,15 @@ def test_lock_entry_paths_must_match_the_archive_grammar_in_full(path, phrase, t
 
 
 def test_a_good_lock_entry_still_reads(tmp_path):
-    from analysis.data.lock import read_lock
+    from analysis.data.sources.lock import read_lock
 
     assert read_lock(_lock_file(tmp_path, "app_store/rankings/us_TOP_FREE_IOS.json")).entries[0].country == "us"
 
 
 def test_a_bogus_hash_never_renames_a_file_outside_the_cache(tmp_path):
     """Even an entry that bypasses read_lock cannot reach outside the cache or the mirror."""
-    from analysis.data import fetch
-    from analysis.data.lock import Entry
+    from analysis.data.sources import fetch
+    from analysis.data.sources.lock import Entry
 
     victim = tmp_path / "victim.json"
     victim.write_text("[]")
@@ -246,7 +246,7 @@ def test_a_bogus_hash_never_renames_a_file_outside_the_cache(tmp_path):
 
 
 def _fake_version(root: Path, name: str = "demo-20210101-abc", vhash: str = "h" * 64, **extra) -> Path:
-    from analysis.report.publish import write_manifest
+    from analysis.report.run.publish import write_manifest
 
     v = root / "demo" / name
     (v / "figures").mkdir(parents=True)
@@ -284,8 +284,8 @@ def test_verify_of_an_unknown_version_exits_2(tmp_path, monkeypatch, capsys):
 
 
 def test_a_tampered_version_is_not_identical_and_the_index_marks_it(tmp_path):
-    from analysis.report import publish
-    from analysis.report import run as runner
+    from analysis.report.run import publish
+    from analysis.report.run import runner
 
     reports = tmp_path / "reports"
     v = _fake_version(reports)
@@ -305,8 +305,8 @@ def test_a_tampered_version_is_not_identical_and_the_index_marks_it(tmp_path):
 
 
 def test_json_in_html_cannot_close_or_comment_out_its_script_element():
-    from analysis.report.display import spec_html
-    from analysis.report.safejson import script_json
+    from analysis.report.page.display import spec_html
+    from analysis.report.page.safejson import script_json
 
     spec = {"data": {"values": [{"app": "<!--<script>", "y": float("nan")}, {"app": "</script>&\u2028\u2029", "y": 1.0}]}}
     html_text = spec_html(spec)
@@ -319,7 +319,7 @@ def test_json_in_html_cannot_close_or_comment_out_its_script_element():
 
 
 def test_manifest_is_strict_json_with_a_note(tmp_path):
-    from analysis.report.publish import write_manifest
+    from analysis.report.run.publish import write_manifest
 
     write_manifest(tmp_path, {"parameters": {"downloads_exponent": [1.0, float("inf")]}})
     text = (tmp_path / "manifest.json").read_text()
@@ -332,7 +332,7 @@ def test_manifest_is_strict_json_with_a_note(tmp_path):
 def test_figure_spec_files_are_strict_json(tmp_path):
     import altair as alt
 
-    from analysis.report.outputs import write_figure
+    from analysis.report.page.outputs import write_figure
 
     chart = alt.Chart(alt.Data(values=[{"x": 1, "y": float("nan")}, {"x": 2, "y": 3.0}])).mark_point().encode(x="x:Q", y="y:Q")
     paths = write_figure(chart, tmp_path / "f", png=False)
@@ -442,7 +442,7 @@ def _fail_writes(monkeypatch, code: int, when=lambda p: True):
 
 @pytest.fixture
 def fast_runner(monkeypatch):
-    from analysis.report import run as runner
+    from analysis.report.run import runner
 
     monkeypatch.setattr(runner, "_execute", _fast_execute())
     return runner
@@ -484,7 +484,7 @@ def test_a_read_only_reports_dir_fails_new_runs_in_one_line_and_answers_identica
 
 
 def test_identical_concurrent_runs_yield_one_version(tmp_path, monkeypatch):
-    from analysis.report import run as runner
+    from analysis.report.run import runner
 
     monkeypatch.setattr(runner, "_execute", _fast_execute(delay=1.5))
     outcomes = []
@@ -558,7 +558,7 @@ def test_bad_values_are_refused_before_anything_runs(extra, phrases, tmp_path, m
 
 def test_data_defaults_adapt_to_a_custom_panel(tmp_path):
     """The default placebo apps (absent here) and focus app/country adapt, with notes."""
-    from analysis.report.preflight import preflight
+    from analysis.report.run.preflight import preflight
 
     path = tmp_path / "panel.csv"
     path.write_text(GOOD)
@@ -571,7 +571,7 @@ def test_data_defaults_adapt_to_a_custom_panel(tmp_path):
 
 def test_panel_without_chart_depth_takes_the_default_depth(tmp_path):
     from analysis.data.censoring import chart_days
-    from analysis.data.studies import load_study
+    from analysis.data.studies.registry import load_study
 
     path = tmp_path / "panel.csv"
     path.write_text(GOOD)
@@ -584,8 +584,8 @@ def test_relative_paths_resolve_against_the_callers_directory(tmp_path, monkeypa
     """What is hashed is what is analysed: a relative panel_file is the caller's file, made
     absolute for the notebooks, even when the project root holds a file of the same name."""
     from analysis.config import ROOT
-    from analysis.data.studies import sha256
-    from analysis.report.preflight import preflight
+    from analysis.data.studies.registry import sha256
+    from analysis.report.run.preflight import preflight
 
     caller = tmp_path / "elsewhere"
     caller.mkdir()
@@ -604,7 +604,7 @@ def test_relative_paths_resolve_against_the_callers_directory(tmp_path, monkeypa
 
 
 def test_side_files_are_hashed_inputs(tmp_path, shared_data):
-    from analysis.report.preflight import preflight
+    from analysis.report.run.preflight import preflight
 
     reported = shared_data / "reported_app_metrics" / "reported_ranks.csv"
     if not reported.exists():

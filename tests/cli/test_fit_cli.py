@@ -12,7 +12,7 @@ import statsmodels.api as sm
 from scipy.signal import lfilter
 
 from analysis import cli
-from analysis.models.batched import newey_west_lags
+from analysis.models.engine.batched import newey_west_lags
 
 T0 = date(2021, 1, 8)
 
@@ -206,7 +206,7 @@ def test_autocorrelation_warning_is_one_json_entry(tmp_path, capsys):
 
 
 def test_contrast_groups_carry_the_label_and_a_parallel_trends_test(daily, capsys):
-    from analysis.models.contrast import parallel_trends
+    from analysis.models.events.contrast import parallel_trends
 
     path, df = daily
     code, out, _ = run(capsys, path, "--date-col", "day", "--outcome", "rank", "--intervention", T0, "--by", "app",
@@ -220,7 +220,7 @@ def test_contrast_groups_carry_the_label_and_a_parallel_trends_test(daily, capsy
     w = df.filter(pl.col("app") == "Signal").pivot(on="country", index="day", values="rank").sort("day")
     d = np.log(w["us"].cast(pl.Float64).to_numpy()) - np.log(w["de"].cast(pl.Float64).to_numpy())
     # the contrast's level change is the model fitted to log(us) - log(de) by hand
-    from analysis.models import engine
+    from analysis.models.engine import estimate as engine
 
     g = engine.fit_grid(d[None, :], np.arange(d.size, dtype=float), [60.0],
                         engine.ModelSpec("step+slope", "none", "ar1", transform="none"))
@@ -234,7 +234,7 @@ def test_contrast_groups_carry_the_label_and_a_parallel_trends_test(daily, capsy
 
 
 def test_pool_adds_random_effects_estimates_across_groups(daily, capsys):
-    from analysis.models.pooling import pool
+    from analysis.models.events.pooling import pool
 
     path, _ = daily
     code, out, _ = run(capsys, path, "--date-col", "day", "--outcome", "rank", "--intervention", T0,

@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import lfilter
 
 from analysis import cli
-from analysis.models import engine
+from analysis.models.engine import estimate as engine
 
 T0 = date(2021, 1, 8)
 DEPTH = 200

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from analysis.cli import main
-from analysis.data import app_rankings as ar
-from analysis.data.daily import parse_rule, to_daily
+from analysis.data.sources import archive as ar
+from analysis.data.sources.daily import parse_rule, to_daily
 from analysis.data.panel import read_panel, validate_panel
 from analysis.errors import DataError, InputError
 

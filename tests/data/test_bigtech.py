@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analysis.data.bigtech import RELATIVE_PATH, confounders, load_bigtech
+from analysis.data.sources.bigtech import RELATIVE_PATH, confounders, load_bigtech
 from analysis.data.events import load_events
 from analysis.errors import DataError
 from tests.data.variants import assert_row_error, write_variant
@@ -76,7 +76,7 @@ def test_missing_file_is_a_data_error(tmp_path):
 
 
 def test_source_record_carries_licence_attribution_and_the_documented_hash(shared_data):
-    from analysis.data.bigtech import default_path, source_record
+    from analysis.data.sources.bigtech import default_path, source_record
 
     rec = source_record(default_path())
     assert "CC BY 4.0" in rec["licence"] and "Steve Russo" in rec["licence"]

@@ -12,10 +12,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis.data import demo as demo_mod
+from analysis.data.demo import world as demo_mod
 from analysis.data.apps import APP_IDS, APPS
-from analysis.data.demo import CHART_DEPTH, generate_demo, true_event_effects, true_window_effects
-from analysis.data.demo_chart import World, ar1_filter
+from analysis.data.demo.world import CHART_DEPTH, generate_demo, true_event_effects, true_window_effects
+from analysis.data.demo.chart import World, ar1_filter
 from analysis.data.events import load_events
 from analysis.data.timing import affected_snapshot_dates
 
@@ -320,5 +320,5 @@ def test_gab_is_synthetic_only_and_never_matches_real_chart_ids():
 def test_the_demo_is_labelled_and_imports_no_scipy():
     assert demo_mod.SYNTHETIC_LABEL == "SYNTHETIC DEMO DATA"
     assert "SYNTHETIC DEMO DATA" in (demo_mod.__doc__ or "")
-    code = "import sys, analysis.data.demo; assert 'scipy' not in sys.modules, 'scipy imported'"
+    code = "import sys, analysis.data.demo.world; assert 'scipy' not in sys.modules, 'scipy imported'"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

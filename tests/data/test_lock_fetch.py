@@ -21,11 +21,11 @@ import pytest
 from werkzeug import Request, Response
 
 from analysis.cli import main
-from analysis.data import app_rankings as ar
-from analysis.data import fetch as fetch_mod
-from analysis.data.lock import Request as LockRequest
-from analysis.data.lock import build_lock, partial_path, read_lock, select
-from analysis.data.remote import Http, RateLimited, RemoteError, next_link
+from analysis.data.sources import archive as ar
+from analysis.data.sources import fetch as fetch_mod
+from analysis.data.sources.lock import Request as LockRequest
+from analysis.data.sources.lock import build_lock, partial_path, read_lock, select
+from analysis.data.sources.remote import Http, RateLimited, RemoteError, next_link
 from analysis.errors import DataError, InputError
 
 REPO = ar.REPO
@@ -143,7 +143,7 @@ def make_lock(tmp_path: Path, h: Http | None = None, req: LockRequest | None = N
 
 
 def quiet():
-    from analysis.data.lock import Progress
+    from analysis.data.sources.lock import Progress
 
     class Q(Progress):
         def __init__(self) -> None:
@@ -466,7 +466,7 @@ def test_jan2021_with_a_fetched_lock_but_an_empty_cache_names_fetch_and_mirror(a
 
 
 def test_jan2021_loads_from_verified_local_files_with_provenance(archive, tmp_path):
-    from analysis.data.studies import load_study
+    from analysis.data.studies.registry import load_study
 
     _, out = make_lock(tmp_path, name="jan2021.json")
     do_fetch(out)
@@ -498,7 +498,7 @@ def test_cli_lock_for_a_study_uses_its_request_and_lock_path(archive, tmp_path, 
 def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
     import io
 
-    from analysis.data.lock import Progress
+    from analysis.data.sources.lock import Progress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -517,7 +517,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
 def test_jan2021_loads_offline_from_a_copied_cache_as_mirror(archive, tmp_path, monkeypatch):
     import shutil
 
-    from analysis.data.studies import load_study
+    from analysis.data.studies.registry import load_study
 
     _, out = make_lock(tmp_path, name="jan2021.json")
     do_fetch(out)

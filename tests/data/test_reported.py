@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analysis.data.reported import (
+from analysis.data.sources.reported import (
     DOWNLOADS_FILE,
     RANKS_FILE,
     compare_with_panel,

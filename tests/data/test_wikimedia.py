@@ -15,8 +15,8 @@ from werkzeug import Response
 
 from analysis import cli
 from analysis.config import wikimedia_user_agent
-from analysis.data import wikimedia as wm
-from analysis.data.remote import Http, RemoteError
+from analysis.data.sources import pageviews as wm
+from analysis.data.sources.remote import Http, RemoteError
 from analysis.errors import InputError
 
 START, END = date(2020, 12, 20), date(2021, 1, 31)
@@ -223,7 +223,7 @@ def test_fetch_then_run_wiki_views_reports_exactly_the_served_numbers(api, tmp_p
     # The answer is on log(views), positive = more attention, the fit's numbers with their sign:
     # the served views jump tenfold from 8 Jan, so over the 14-day window from 4 Jan (10 days on)
     # the window average is close to 10/14 * log(10) = 1.64 in both editions.
-    from analysis.report.answer import read_answer
+    from analysis.report.answer.table import read_answer
 
     answer = read_answer(version / "tables" / "03_summary-answer.csv")
     fitted = pl.read_csv(version / "tables" / "02_its-event_effects.csv", infer_schema_length=None)

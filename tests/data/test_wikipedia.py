@@ -14,8 +14,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analysis.data import wiki_studies as ws
-from analysis.data import wikipedia as wp
+from analysis.data.studies import wikipedia as ws
+from analysis.data.sources import top100 as wp
 from analysis.errors import DataError
 
 
@@ -84,7 +84,7 @@ def test_appearances_match_provenance_md(top):
 
 
 def test_study_defaults_select_the_data_and_the_study_is_real():
-    from analysis.report import run as runner
+    from analysis.report.run import runner
 
     values = runner.check_inputs_only("wiki-top100", {})
     assert values["store"] == "wikipedia" and values["countries"] == ["en"] and values["censored"] is True

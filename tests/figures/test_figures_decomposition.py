@@ -7,7 +7,7 @@ import pytest
 
 from analysis.data.events import load_events
 from analysis.figures.decomposition import decomposition_chart, figure_frame, x_domain
-from analysis.report.answer import answer_table
+from analysis.report.answer.table import answer_table
 from tests.answer_fixtures import effects, truth
 
 vlc = pytest.importorskip("vl_convert")

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models.contrast import contrast_panel, fit_contrast, parallel_trends
-from analysis.models.event_design import build_event_design
+from analysis.models.events.contrast import contrast_panel, fit_contrast, parallel_trends
+from analysis.models.events.design import build_event_design
 
 START = date(2020, 11, 1)
 T = 90

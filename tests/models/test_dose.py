@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis.models.dose import dose_design, meta_regression
+from analysis.models.checks.dose import dose_design, meta_regression
 
 COUNTRIES = ["br", "de", "fr", "gb", "in", "us", "it", "es"]
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from analysis.errors import InputError
-from analysis.models.downloads import DEFAULT_EXPONENT, downloads_ratio, pct_change, translate
+from analysis.models.downloads.law import DEFAULT_EXPONENT, downloads_ratio, pct_change, translate
 
 
 def effects(*rows: tuple[float, float, float]) -> pl.DataFrame:

@@ -1,5 +1,5 @@
-"""Partial identification below the chart (analysis.models.entry_bounds), the censored pre-period
-baseline of the window average, and the truth evaluation (analysis.models.truth_eval): arithmetic
+"""Partial identification below the chart (analysis.models.events.bounds), the censored pre-period
+baseline of the window average, and the truth evaluation (analysis.models.checks.truth_eval): arithmetic
 by hand, bounds against the demo truth, coverage by simulation and on the demo."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models.entry_bounds import entry_plan, window_bound
-from analysis.models.truth_eval import attach_truth, coverage_by
-from analysis.models.window_average import window_average
+from analysis.models.events.bounds import entry_plan, window_bound
+from analysis.models.checks.truth_eval import attach_truth, coverage_by
+from analysis.models.events.window import window_average
 
 C = float(np.log(200.5))
 APPS = ["Signal", "Telegram", "WhatsApp", "Parler", "MeWe", "Rumble", "Gab", "Discord", "Twitter"]
@@ -60,8 +60,8 @@ def test_attach_truth_sums_the_terms_up_to_an_entry_bound():
 
 @pytest.fixture(scope="module")
 def demo_fits():
-    from analysis.data.studies import load_study
-    from analysis.models.study import fit_study
+    from analysis.data.studies.registry import load_study
+    from analysis.models.events.estimates import fit_study
     from analysis.params import StudyParams
 
     data = load_study("demo")
@@ -119,8 +119,8 @@ def test_window_average_with_a_censored_pre_period_covers():
 
 @pytest.mark.slow
 def test_demo_per_event_coverage_of_migration_apps_under_ar1():
-    from analysis.data.studies import load_study
-    from analysis.models.truth_eval import coverage_table
+    from analysis.data.studies.registry import load_study
+    from analysis.models.checks.truth_eval import coverage_table
     from analysis.params import StudyParams
 
     tab = coverage_table(load_study("demo"), StudyParams(apps=APPS, store="ios"), errors=("ar1",))

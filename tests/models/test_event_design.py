@@ -9,7 +9,7 @@ import pytest
 
 from analysis.data.events import load_events
 from analysis.data.timing import affected_snapshot_dates
-from analysis.models.event_design import build_event_design, terms_frame
+from analysis.models.events.design import build_event_design, terms_frame
 
 START, END = date(2020, 11, 6), date(2021, 2, 3)
 

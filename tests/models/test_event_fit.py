@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models.event_design import build_event_design
-from analysis.models.event_fit import EFFECTS_SCHEMA, RHO_AT_BOUND, fit_events, rho_warnings
+from analysis.models.events.design import build_event_design
+from analysis.models.events.fit import EFFECTS_SCHEMA, RHO_AT_BOUND, fit_events, rho_warnings
 
 START = date(2020, 11, 1)
 T = 90

@@ -10,7 +10,7 @@ import pytest
 from scipy.signal import lfilter
 
 from analysis.errors import NotEstimable
-from analysis.models.its import ITSSpec, design, fit_its, newey_west_lags
+from analysis.models.its.model import ITSSpec, design, fit_its, newey_west_lags
 
 T0 = date(2021, 1, 8)
 
@@ -133,7 +133,7 @@ def test_demo_true_effects_recovered(demo, demo_window_fits):
 
 
 def test_truth_recovery_counts_covering_intervals():
-    from analysis.models.panel import truth_recovery
+    from analysis.models.its.series import truth_recovery
 
     eff = pl.DataFrame({
         "term": ["level", "level", "slope", "trend"],

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from analysis.models import diagnostics
-from analysis.models.batched import newey_west_lags, ols, pack
-from analysis.models.design import Impact, Seasonality, build_design
+from analysis.models.engine import diagnostics
+from analysis.models.engine.batched import newey_west_lags, ols, pack
+from analysis.models.engine.design import Impact, Seasonality, build_design
 
 
 @pytest.fixture(scope="module")

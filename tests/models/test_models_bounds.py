@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from analysis.data.censoring import complete_daily
-from analysis.models.bounds import level_bounds
-from analysis.models.its import ITSSpec, fit_frame, grid_matrix
+from analysis.models.its.censoring import level_bounds
+from analysis.models.its.model import ITSSpec, fit_frame, grid_matrix
 
 START = date(2020, 11, 9)
 T0 = START + timedelta(days=60)

@@ -10,10 +10,10 @@ import pytest
 from scipy import optimize, stats
 
 from analysis.errors import NotEstimable
-from analysis.models.batched import ols, pack
-from analysis.models.censored import tobit
-from analysis.models.design import Impact, Seasonality, build_design
-from analysis.models.its import ITSSpec, fit_its
+from analysis.models.engine.batched import ols, pack
+from analysis.models.engine.tobit import tobit
+from analysis.models.engine.design import Impact, Seasonality, build_design
+from analysis.models.its.model import ITSSpec, fit_its
 
 DEPTH = 200
 C = np.log(DEPTH + 0.5)

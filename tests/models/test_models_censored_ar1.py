@@ -9,11 +9,13 @@ import pytest
 from scipy import optimize, stats
 from scipy.signal import lfilter
 
-from analysis.models import ar, censored_ar1, engine
-from analysis.models.batched import equilibrate, pack
-from analysis.models.bvn import bvn_cdf
-from analysis.models.censored_ar1 import pair_scores, start_values, tobit_ar1
-from analysis.models.design import Impact, Seasonality, build_design
+from analysis.models.engine import ar
+from analysis.models.engine import censored_ar1
+from analysis.models.engine import estimate as engine
+from analysis.models.engine.batched import equilibrate, pack
+from analysis.models.engine.bvn import bvn_cdf
+from analysis.models.engine.censored_ar1 import pair_scores, start_values, tobit_ar1
+from analysis.models.engine.design import Impact, Seasonality, build_design
 
 T_DAYS, CUT = 90, 60
 

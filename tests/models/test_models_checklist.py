@@ -6,8 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from analysis.models.checklist import checklist_card
-from analysis.models.its import ITSSpec
+from analysis.models.checks.checklist import checklist_card
+from analysis.models.its.model import ITSSpec
 
 SPEC = ITSSpec(date(2021, 1, 8), 60, 30)
 EVENTS = pl.DataFrame({"event_id": ["X04", "X03"], "date_utc": [date(2021, 1, 8), date(2021, 1, 7)],

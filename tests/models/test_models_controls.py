@@ -10,9 +10,9 @@ import pytest
 import statsmodels.api as sm
 
 from analysis.errors import InputError
-from analysis.models.batched import newey_west_lags
-from analysis.models.controls import control_trends, fit_controlled
-from analysis.models.its import ITSSpec, fit_its
+from analysis.models.engine.batched import newey_west_lags
+from analysis.models.its.controls import control_trends, fit_controlled
+from analysis.models.its.model import ITSSpec, fit_its
 
 T0 = date(2021, 1, 8)
 SPEC = ITSSpec(T0, 60, 30, errors="ar1", seasonality="none")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.models.design import Impact, Seasonality, build_design
+from analysis.models.engine.design import Impact, Seasonality, build_design
 
 T = np.arange(20, dtype=float)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from analysis.models.batched import newey_west_lags, pack
-from analysis.models.design import Impact, Seasonality, build_design
-from analysis.models.glm import glm
+from analysis.models.engine.batched import newey_west_lags, pack
+from analysis.models.engine.design import Impact, Seasonality, build_design
+from analysis.models.engine.glm import glm
 
 
 @pytest.fixture(scope="module")

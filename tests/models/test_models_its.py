@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models.its import ITSSpec, fit_its
+from analysis.models.its.model import ITSSpec, fit_its
 
 T0 = date(2021, 1, 8)
 

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models import robustness as rb
-from analysis.models.its import ITSSpec, fit_its
+from analysis.models.checks import robustness as rb
+from analysis.models.its.model import ITSSpec, fit_its
 
 T0 = date(2021, 1, 8)
 START = date(2020, 9, 1)
@@ -118,9 +118,9 @@ def test_battery_survives_windows_where_no_series_is_estimable():
     tables for them instead of failing (regression: a missing 'series' column)."""
     from datetime import date
 
-    from analysis.data.demo import generate_demo
-    from analysis.models import robustness as rb
-    from analysis.models.its import ITSSpec
+    from analysis.data.demo.world import generate_demo
+    from analysis.models.checks import robustness as rb
+    from analysis.models.its.model import ITSSpec
 
     d = generate_demo()
     series = d.panel.filter(pl.col("store") == "ios", pl.col("app_name").is_in(["WhatsApp", "Signal"]),

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis.models.pooling import pool, pool_frame
+from analysis.models.events.pooling import pool, pool_frame
 
 Y = np.array([0.10, 0.30, 0.35, 0.65, 0.45, 0.15, -0.05, 0.90])
 SE = np.array([0.12, 0.18, 0.10, 0.22, 0.15, 0.09, 0.20, 0.30])

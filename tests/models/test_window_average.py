@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models.window_average import baseline_design, innovation_weight, window_average
+from analysis.models.events.window import baseline_design, innovation_weight, window_average
 
 T, PRE, H = 90, 60, 14
 WEEKDAY = (np.arange(T) + 4) % 7 + 1  # day 0 is a Thursday

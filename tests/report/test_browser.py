@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import run as runner
+from analysis.report.run import runner
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.report import run as runner
-from analysis.report.verify import verify_version
+from analysis.report.run import runner
+from analysis.report.run.verify import verify_version
 
 pytestmark = pytest.mark.slow
 from tests.report.test_browser import browser  # noqa: E402, F401  (the headless Chromium fixture)

@@ -7,7 +7,7 @@ import re
 
 import nbformat
 
-from analysis.report.html import notebook_body
+from analysis.report.page.html import notebook_body
 
 
 def _text(page: str) -> str:

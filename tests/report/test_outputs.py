@@ -6,12 +6,12 @@ import json
 import subprocess
 import sys
 
-from analysis.report.outputs import svg_safe
+from analysis.report.page.outputs import svg_safe
 
 SCRIPT = """
 import sys, altair as alt, polars as pl
 from pathlib import Path
-from analysis.report.outputs import write_figure
+from analysis.report.page.outputs import write_figure
 df = pl.DataFrame({"app": ["Sig\\x08nal", "Tele\\x1fgram"], "v": [1, 2]})
 chart = alt.Chart(df.to_pandas()).mark_bar().encode(x="app:N", y="v:Q").properties(title="t\\x00")
 print([p.name for p in write_figure(chart, Path(sys.argv[1]) / "fig")])

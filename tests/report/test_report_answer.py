@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from analysis.data.events import load_events
 from analysis.errors import InputError
-from analysis.report.answer import (
+from analysis.report.answer.table import (
     ANSWER_COLUMNS,
     SEED_APPS,
     answer_paragraphs,
@@ -22,8 +22,8 @@ from analysis.report.answer import (
     read_answer,
     truth_coverage,
 )
-from analysis.report.outputs import write_table
-from analysis.report.sentences import fmt
+from analysis.report.page.outputs import write_table
+from analysis.report.answer.sentences import fmt
 from tests.answer_fixtures import effects, row, truth
 
 A = (0.8, 1.1)

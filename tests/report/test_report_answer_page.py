@@ -9,17 +9,17 @@ import polars as pl
 import pytest
 
 from analysis.data.events import load_events
-from analysis.report import html as pages
-from analysis.report.answer import answer_table, headline_from_answer, truth_coverage
-from analysis.report.answer_section import (
+from analysis.report.page import html as pages
+from analysis.report.answer.table import answer_table, headline_from_answer, truth_coverage
+from analysis.report.answer.section import (
     AnswerSection,
     headline_text,
     latest_answer,
     load_answer_section,
     publish_answer,
 )
-from analysis.report.outputs import Outputs
-from analysis.report.sentences import fmt
+from analysis.report.page.outputs import Outputs
+from analysis.report.answer.sentences import fmt
 from tests.answer_fixtures import SCHEMA, effects, row, truth
 
 EVIL = "<script>alert(1)</script>"
@@ -75,7 +75,7 @@ def test_app_names_are_escaped_everywhere(tmp_path):
     ev = load_events()
     eff = pl.DataFrame([row(EVIL, "us", "ios", None, "window_average", e=-1.0, lo=-1.5, hi=-0.5)], schema=SCHEMA)
     ans = answer_table(eff, truth=None, synthetic=False, events=ev)
-    from analysis.report.answer import answer_paragraphs
+    from analysis.report.answer.table import answer_paragraphs
 
     s = AnswerSection(answer_paragraphs(ans, [EVIL], ev), ans, None, [EVIL], None, None)
     page = pages.report_page(manifest(), [], {}, s)
@@ -119,7 +119,7 @@ def test_headline_text_states_rank_multiples_and_bounds(published):
 def test_the_runner_wires_the_answer_into_page_manifest_and_index(published, tmp_path):
     import shutil
 
-    from analysis.report import run as runner
+    from analysis.report.run import runner
 
     d, answer = published
     root = tmp_path / "reports"

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from analysis import cli
-from analysis.report import run as runner
+from analysis.report.run import runner
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_killed_build_is_never_listed_or_reused(first_run, reports):
     try:
         runner.write_index(reports)
         assert ".build-killed" not in (reports / "index.html").read_text()
-        from analysis.report.publish import find_identical
+        from analysis.report.run.publish import find_identical
 
         vhash = json.loads((fake / "manifest.json").read_text())["version_hash"]
         assert find_identical(reports / "demo", vhash) == (first_run.path, [])

@@ -12,12 +12,12 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from analysis.data import wiki_studies as ws
-from analysis.data import wikipedia as wp
-from analysis.models.placebo_year import fit_placebo_year, year_earlier_panel
-from analysis.report.answer import answer_paragraphs, answer_table, headline_from_answer
-from analysis.report.answer_section import headline_text
-from analysis.report.preflight import preflight
+from analysis.data.studies import wikipedia as ws
+from analysis.data.sources import top100 as wp
+from analysis.models.checks.placebo_year import fit_placebo_year, year_earlier_panel
+from analysis.report.answer.table import answer_paragraphs, answer_table, headline_from_answer
+from analysis.report.answer.section import headline_text
+from analysis.report.run.preflight import preflight
 
 FOUR = {"Signal", "Parler", "Telegram", "Gab"}
 KINDS = {"estimate", "bound", "not_identified"}
@@ -55,7 +55,7 @@ def test_study_panel_is_the_whole_chart_so_absent_days_are_censored_not_gaps(top
 
 
 def test_fit_study_answers_every_app_and_term_with_a_kind(top100):
-    from analysis.models.study import fit_study
+    from analysis.models.events.estimates import fit_study
 
     d, p = top100.data, top100.params
     sf = fit_study(d, p)
@@ -138,7 +138,7 @@ def test_placebo_year_fits_the_same_design_a_year_earlier_or_says_why_not(top100
 def test_run_wiki_top100_offline_writes_a_real_report_whose_answer_covers_the_four_apps(tmp_path, monkeypatch,
                                                                                         capsys):
     from analysis import cli
-    from analysis.report.answer import read_answer
+    from analysis.report.answer.table import read_answer
 
     monkeypatch.setenv("EXODUS_REPORTS_DIR", str(tmp_path))
     monkeypatch.setenv("EXODUS_CACHE_DIR", str(tmp_path / "no-cache"))
@@ -164,7 +164,7 @@ def test_run_wiki_top100_offline_writes_a_real_report_whose_answer_covers_the_fo
 
 
 def test_answer_lines_print_estimates_bounds_and_reasons():
-    from analysis.report.answer_text import answer_lines
+    from analysis.report.answer.text import answer_lines
 
     a = answer_table(_effects(-0.7, -1.0, -0.4, -0.5), truth=None, synthetic=False, outcome="attention")
     ni = a.head(1).with_columns(pl.lit("not_identified").alias("kind"), pl.lit("X. is not identified: no days.")

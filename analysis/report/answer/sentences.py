@@ -1,0 +1,191 @@
+"""Sentences generated from the numbers of the answer table.
+
+Every number in a sentence is computed from the row it describes, with one formatter
+(:func:`fmt`, two significant digits), so a test can recompute it from the table.  On the model
+scale an effect ``L`` is a change in log(rank) (negative = climbed the chart); sentences speak in
+rank multiples ``exp(-L)`` ("the rank rose 40-fold") and, for window averages, in downloads
+multiples under the rank-downloads power law (Garg & Telang 2013; see
+:mod:`analysis.models.downloads.window`).  Bounds read as bounds ("at least"), merged event
+terms are named as not separable by the data, and "not identified" says why.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import polars as pl
+
+from analysis.errors import InputError
+from analysis.report.answer import outcome as O
+
+COUNTRY_NAMES = {"us": "the US", "gb": "the UK", "de": "Germany", "fr": "France", "in": "India", "br": "Brazil",
+                 "ca": "Canada", "it": "Italy", "jp": "Japan", "es": "Spain"}
+STORE_NAMES = {"ios": "App Store", "google_play": "Google Play"}
+DEPLATFORMING_KINDS = ("deplatforming", "platform_action")
+
+
+def fmt(x: float) -> str:
+    """Two significant digits, no scientific notation, thousands separated: 40.3 -> '40',
+    2.345 -> '2.3', 0.456 -> '0.46', 1234 -> '1,200'."""
+    if x is None or not math.isfinite(x):
+        raise ValueError(f"cannot format {x!r}")
+    if x == 0:
+        return "0"
+    digits = math.floor(math.log10(abs(x)))
+    r = round(x, 1 - digits)
+    if r != 0 and math.floor(math.log10(abs(r))) != digits:  # 9.96 -> 10: one digit more
+        digits += 1
+        r = round(x, 1 - digits)
+    return f"{int(r):,}" if digits >= 1 else f"{r:.{1 - digits}f}"
+
+
+WIKI_EDITIONS = {"en": "English", "de": "German", "fr": "French", "pt": "Portuguese", "es": "Spanish", "hi": "Hindi"}
+
+
+def place(country: str, store: str) -> str:
+    """'the US (App Store)'; a Wikipedia "country" is a language edition: 'English Wikipedia'."""
+    if store == "wikipedia":
+        return f"{WIKI_EDITIONS.get(country, country)} Wikipedia"
+    return f"{COUNTRY_NAMES.get(country, country.upper())} ({STORE_NAMES.get(store, store)})"
+
+
+def window_label(start: date | None, end: date | None) -> str:
+    """'9-22 Jan 2021' (en dash), or a generic phrase when the window is unknown."""
+    if start is None or end is None:
+        return "the post-period window"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}\u2013{end.day} {end:%b %Y}"
+    return f"{start.day} {start:%b}\u2013{end.day} {end:%b %Y}"
+
+
+def event_names(events: pl.DataFrame) -> dict[str, tuple[str, str]]:
+    """event_id -> (short description, kind) from the registry (text before a parenthesis)."""
+    return {r["event_id"]: (r["event"].split(" (")[0].strip(), r["kind"])
+            for r in events.select("event_id", "event", "kind").iter_rows(named=True)}
+
+
+def term_ids(term: str) -> list[str]:
+    return [t.strip() for t in term.split("+")]
+
+
+def term_kinds(term: str, names: dict[str, tuple[str, str]]) -> list[str]:
+    return [names[t][1] for t in term_ids(term) if t in names]
+
+
+def event_label(term: str, names: dict[str, tuple[str, str]]) -> str:
+    """'X03 (Elon Musk tweets "Use Signal")'; a merged term lists every event and says the data
+    cannot separate them.  An id missing from the registry is an input error."""
+    ids = term_ids(term)
+    missing = [t for t in ids if t not in names]
+    if missing:
+        raise InputError(f"effects: column 'event_id' value {term!r}: event(s) {missing} are not in the "
+                         "event registry (data/events/events_jan2021.csv)")
+    text = "; ".join(names[t][0] for t in ids)
+    if len(ids) > 1:
+        return f"{term} ({text}: events the data cannot separate, estimated as one term)"
+    return f"{term} ({text})"
+
+
+def rank_phrase(est: float | None, lo: float | None, hi: float | None, level: float, what: str = "rank") -> str:
+    """Rank change in multiples from a log-rank effect and its (possibly one-sided) interval
+    (``what`` names the quantity multiplied when there is no clear change)."""
+    pct = f"{round(level * 100)}%"
+    if lo is None and hi is not None:  # L <= hi: the rank rose at least exp(-hi)-fold
+        conf = _at_least_rose(hi)
+        if est is None:
+            return f"{conf} (one-sided {pct} bound)"
+        return f"{_at_least_rose(est)} ({conf} with {pct} confidence)"
+    if hi is None and lo is not None:  # L >= lo
+        conf = _at_most_rose(lo)
+        if est is None:
+            return f"{conf} (one-sided {pct} bound)"
+        return f"{_at_most_rose(est)} ({conf} with {pct} confidence)"
+    if hi < 0:
+        return f"rose {fmt(math.exp(-est))}-fold ({pct} CI {fmt(math.exp(-hi))}\u2013{fmt(math.exp(-lo))})"
+    if lo > 0:
+        return f"fell {fmt(math.exp(est))}-fold ({pct} CI {fmt(math.exp(lo))}\u2013{fmt(math.exp(hi))})"
+    return (f"showed no clear change ({what} multiplied by {fmt(math.exp(-est))}, {pct} CI "
+            f"{fmt(math.exp(-hi))}\u2013{fmt(math.exp(-lo))})")
+
+
+def _at_least_rose(b: float) -> str:
+    return f"rose at least {fmt(math.exp(-b))}-fold" if b < 0 else f"fell at most {fmt(math.exp(b))}-fold"
+
+
+def _at_most_rose(b: float) -> str:
+    return f"rose at most {fmt(math.exp(-b))}-fold" if b < 0 else f"fell at least {fmt(math.exp(b))}-fold"
+
+
+def slope_phrase(est: float | None, lo: float | None, hi: float | None, level: float) -> str:
+    """A slope in log-rank per day as a daily % change of the rank position (climb = up)."""
+    pct = lambda x: fmt(100 * math.expm1(-x))  # noqa: E731
+    if lo is None or hi is None:
+        b, word = (hi, "at least") if lo is None else (lo, "at most")
+        return f"climbed {word} {pct(b)}% per day (one-sided {round(level * 100)}% bound)"
+    return f"climbed {pct(est)}% per day ({round(level * 100)}% CI {pct(hi)} to {pct(lo)}%)"
+
+
+def downloads_phrase(low: float | None, high: float | None, exponent: tuple[float, float]) -> str:
+    law = f"under the rank\u2013downloads law (exponent {exponent[0]:g}\u2013{exponent[1]:g})"
+    if low is not None and high is not None:
+        return f"this corresponds to {fmt(low)}\u2013{fmt(high)}\u00d7 downloads {law}"
+    if low is not None:
+        return f"this corresponds to at least {fmt(low)}\u00d7 downloads {law}"
+    if high is not None:
+        return f"this corresponds to at most {fmt(high)}\u00d7 downloads {law}"
+    return ""
+
+
+def window_sentence(r: dict, exponent: tuple[float, float], level: float, outcome: str = "rank") -> str:
+    """Sentence of a window-average row (see :func:`analysis.report.answer.table.answer_table`); the
+    noun and the sign follow ``outcome`` (:mod:`analysis.report.answer.outcome`)."""
+    noun = O.NOUNS[O.check_outcome(outcome)]
+    head = f"In {place(r['country'], r['store'])}, {r['app_name']}'s {noun}"
+    when = (f"on average over {window_label(r.get('window_start'), r.get('window_end'))} against a forecast "
+            "from the pre-period (all events together)")
+    if r["kind"] == "not_identified":
+        return f"{head} change on average over {window_label(r.get('window_start'), r.get('window_end'))} is " \
+               f"not identified: {r.get('reason') or 'the estimator gave no reason'}."
+    floor = ""
+    if r.get("best_rank") == 1 and r["kind"] == "bound":
+        also = " and the downloads" if outcome == "rank" else ""
+        floor = (f" {r['app_name']} reached #1, where the rank cannot rise further, so the climb{also} "
+                 f"{'are lower bounds' if also else 'is a lower bound'}.")
+    elif r["kind"] == "bound" and r.get("reason"):
+        floor = f" This is a bound: {r['reason']}."
+    dl = downloads_phrase(r.get("downloads_factor_low"), r.get("downloads_factor_high"), exponent)
+    scaled = O.to_rank_scale(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), outcome)
+    body = f"{head} {rank_phrase(*scaled, level, noun)} {when}"
+    return f"{body}; {dl}.{floor}" if dl else f"{body}.{floor}"
+
+
+def event_sentence(r: dict, names: dict[str, tuple[str, str]], others: list[str], level: float,
+                   outcome: str = "rank") -> str:
+    """Sentence of a per-event row; ``others`` are the series' other event terms in the model."""
+    label = event_label(r["event_id"], names)
+    noun = O.NOUNS[O.check_outcome(outcome)]
+    scaled = O.to_rank_scale(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), outcome)
+    est = r["estimand"]
+    head = f"In {place(r['country'], r['store'])}, at {label}, {r['app_name']}'s"
+    if r["kind"] == "not_identified":
+        return f"{head} {est} change is not identified: {r.get('reason') or 'the estimator gave no reason'}."
+    if est == "slope":
+        change = slope_phrase(*scaled, level)
+        text = f"{head} {noun} {change} after the event"
+    else:
+        change = rank_phrase(*scaled, level, noun)
+        when = "initially (the effect then fades)" if est == "decay" else "at the first chart snapshot after it"
+        text = f"{head} {noun} {change} {when}"
+    confounds = [o for o in others if "confound" in term_kinds(o, names)]
+    if any(k in DEPLATFORMING_KINDS for k in term_kinds(r["event_id"], names)) and confounds:
+        named = [f"{o} ({'; '.join(names[t][0] for t in term_ids(o))})" for o in confounds]
+        text += ", beyond what " + (", ".join(named[:-1]) + " and " if len(named) > 1 else "") + named[-1] + " explain"
+    elif others:
+        text += f", net of the other {len(others)} event term(s) in the model"
+    text += "."
+    if r["kind"] == "bound":
+        text += f" This is a bound: {r.get('reason') or 'the pre-period is below the chart'}."
+    if r.get("best_rank") == 1:
+        text += " The app reached #1, where ranks cannot rise further: the climb may be understated."
+    return text

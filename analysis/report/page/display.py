@@ -1,0 +1,100 @@
+"""Offline chart rendering for executed reports.
+
+Inside ``exodus run`` (environment variable ``EXODUS_RUN=1``) altair charts are rendered as
+a placeholder ``<div>`` holding the Vega-Lite spec as JSON.  The report page inlines the Vega
+libraries *once* (see :func:`vega_bundle`) and a single script draws every placeholder, so the
+HTML works with no network and does not repeat a megabyte of JavaScript per chart.
+Interactive use (JupyterLab) keeps altair's default renderer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+import altair as alt
+
+from analysis.config import in_report_run
+
+RENDERER = "exodus_offline"
+VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # e.g. "6.4"
+
+# Draws each placeholder with vega-embed; failures are shown in the page and the console.
+_SNIPPET = """
+window.vegaEmbed = vegaEmbed;
+function exodusRenderAll() {
+  const nodes = document.querySelectorAll('div.exodus-chart');
+  const jobs = [];
+  for (const node of nodes) {
+    const target = node.querySelector('div.exodus-target');
+    let spec;
+    try { spec = JSON.parse(node.querySelector('script.exodus-spec').textContent); }
+    catch (err) { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); continue; }
+    jobs.push(vegaEmbed(target, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})
+      .then((result) => { node.exodusView = result.view; node.dataset.rendered = 'true'; })
+      .catch((err) => { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); }));
+  }
+  Promise.all(jobs).then(() => { document.body.dataset.chartsRendered = String(nodes.length); });
+}
+exodusRenderAll();
+"""
+
+
+def spec_html(spec: dict) -> str:
+    """Placeholder for one chart: strict JSON (NaN -> null, noted) with ``<``, ``>``, ``&``,
+    U+2028 and U+2029 escaped, so data can neither close nor comment out the script element."""
+    from analysis.report.page.safejson import script_json, strict_spec
+
+    text = script_json(strict_spec(spec), sort_keys=True, separators=(",", ":"))
+    chart_id = "chart-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    return (
+        f'<div class="exodus-chart" id="{chart_id}"><div class="exodus-target"></div>'
+        f'<script type="application/json" class="exodus-spec">{text}</script></div>'
+    )
+
+
+def _offline_renderer(spec: dict, **metadata) -> dict:
+    return {"text/html": spec_html(spec), "text/plain": "<altair chart>"}
+
+
+alt.renderers.register(RENDERER, _offline_renderer)
+
+
+def setup() -> str:
+    """Enable the offline renderer inside report runs; return the active renderer's name."""
+    if in_report_run():
+        alt.renderers.enable(RENDERER)
+    alt.data_transformers.disable_max_rows()
+    return alt.renderers.active
+
+
+@cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one offline JavaScript module (from vl-convert).
+
+    Building it takes vl-convert over a second, and it depends only on the vl-convert version
+    and :data:`VL_VERSION`, so it is kept under the cache directory (``EXODUS_CACHE_DIR``) keyed
+    by both and by the SHA-256 of the loader snippet; an unwritable cache only costs the time."""
+    import hashlib
+    import os
+    import uuid
+
+    import vl_convert as vlc
+
+    from analysis.config import cache_dir
+
+    key = hashlib.sha256(f"{vlc.__version__}|{VL_VERSION}|{_SNIPPET}".encode()).hexdigest()[:16]
+    path = cache_dir() / "vega" / f"bundle-{key}.js"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = vlc.javascript_bundle(_SNIPPET, vl_version=VL_VERSION)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        tmp.write_text(bundle, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return bundle
