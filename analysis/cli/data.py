@@ -38,8 +38,8 @@ def _date(text: str) -> date:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from analysis.data.sources import archive as ar
     from analysis.data.apps import APPS, SYNTHETIC_ONLY
+    from analysis.data.sources import archive as ar
     from analysis.data.sources.daily import snapshots_per_day, to_daily
 
     snaps = ar.read_files(args.files, args.snapshot_time)

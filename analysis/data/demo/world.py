@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.data.demo import effects as de
 from analysis.data.apps import APPS
+from analysis.data.demo import effects as de
 from analysis.data.demo.chart import (
     N_BACKGROUND,
     RHO,

@@ -32,12 +32,12 @@ import polars as pl
 
 from analysis.config import cache_dir as cache_root  # EXODUS_CACHE_DIR
 from analysis.config import data_mirror as mirror_dir  # EXODUS_DATA_MIRROR
+from analysis.data.panel import read_panel
+from analysis.data.slug import inside
 from analysis.data.sources import archive as ar
 from analysis.data.sources.daily import DEFAULT_RULE, to_daily
 from analysis.data.sources.lock import Entry, Lock, Progress, lock_sha256, read_lock, write_lock
-from analysis.data.panel import read_panel
 from analysis.data.sources.remote import Http, commits_url, next_link, parse_commits, raw_url
-from analysis.data.slug import inside
 from analysis.errors import DataError, InputError
 
 CONVERTER_VERSION = "1"  # bump when the conversion changes, so cached panels are rebuilt

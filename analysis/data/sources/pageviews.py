@@ -30,8 +30,8 @@ from pathlib import Path
 import polars as pl
 
 from analysis.config import wikimedia_api, wikimedia_user_agent
-from analysis.data.sources.remote import Http, NotFound, RemoteError
 from analysis.data.slug import slug as slugify  # the project's one slug function (issue 11)
+from analysis.data.sources.remote import Http, NotFound, RemoteError
 from analysis.errors import DataError, InputError
 
 FORMAT = "exodus-wikimedia-lock/1"

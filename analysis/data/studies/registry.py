@@ -21,10 +21,10 @@ from pathlib import Path
 import polars as pl
 
 from analysis.config import EVENTS_FILE, ROOT, locks_dir
-from analysis.data.sources import archive as ar
 from analysis.data.demo import world as demo_mod
-from analysis.data.sources.daily import DEFAULT_RULE, parse_rule
 from analysis.data.events import load_events
+from analysis.data.sources import archive as ar
+from analysis.data.sources.daily import DEFAULT_RULE, parse_rule
 from analysis.errors import InputError
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from analysis.config import EVENTS_FILE, ROOT, locks_dir
-from analysis.data.sources import top100 as wp
 from analysis.data.events import load_events
+from analysis.data.sources import top100 as wp
 from analysis.errors import InputError
 
 if TYPE_CHECKING:

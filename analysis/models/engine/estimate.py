@@ -32,11 +32,8 @@ import polars as pl
 from scipy import special
 
 from analysis.models.engine import ar as ar_mod
-from analysis.models.engine import batched
+from analysis.models.engine import batched, censored_ar1, diagnostics, glm
 from analysis.models.engine import tobit as censored
-from analysis.models.engine import censored_ar1
-from analysis.models.engine import diagnostics
-from analysis.models.engine import glm
 from analysis.models.engine.design import Design, Impact, Seasonality, build_design
 
 TRANSFORMS = ("log", "none")

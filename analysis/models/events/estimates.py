@@ -13,10 +13,8 @@ fitted on the pre-period only.  Around it:
   (:func:`analysis.models.events.contrast.fit_contrast`);
 - ``truth`` (synthetic studies): the demo's per-event and window-average truth on the same keys.
 
-:func:`load_or_fit` is what notebooks call: the first notebook that needs the fit computes it
-and writes it under ``<output_dir>/artifacts/``; later notebooks of the same version read it
-(icbi-lab/luca style: expensive steps run once and pass artifacts on).  The artifact is keyed by
-a hash of everything the fit depends on, so a stale artifact is never read.
+:func:`fit_study` is called once per run, by the run plan (:mod:`analysis.report.run.plan`),
+which passes the fit to every notebook as an artifact of the version.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ import polars as pl
 from analysis.models.events.design import EventDesign, build_event_design, terms_frame
 from analysis.models.events.fit import KEYS, fit_events
 
-ARTIFACT_DIR = "artifacts"
 FRAMES = ("effects", "diagnostics", "pooled", "contrast", "contrast_diagnostics", "truth", "terms", "merges")
 
 
@@ -202,18 +199,3 @@ def _contrast(grid: pl.DataFrame, design: EventDesign, spec: EventStudySpec, cou
     except ValueError:  # a control with no ranked day at all: no contrast for this selection
         return pl.DataFrame(), pl.DataFrame()
     return c.effects, c.diagnostics
-
-
-def load_or_fit(data, params, output_dir: str = "") -> StudyFit:
-    """The run's :class:`StudyFit`: read from ``<output_dir>/artifacts/study-<key>`` when an
-    earlier notebook of this version wrote it, else fitted (and written when ``output_dir``)."""
-    spec = run_spec(data, params)
-    data_id = hashlib.sha256(data.panel.hash_rows().to_numpy().tobytes()).hexdigest()[:16]
-    where = Path(output_dir) / ARTIFACT_DIR / f"study-{spec.key(params.apps, params.countries, data_id)}" \
-        if output_dir else None
-    if where is not None and (where / "effects.parquet").exists():
-        return StudyFit.load(spec, where)
-    sf = fit_study(data, params, spec)
-    if where is not None:
-        sf.save(where)
-    return sf

@@ -40,8 +40,8 @@ import polars as pl
 from analysis.errors import NotEstimable
 from analysis.models.engine import estimate as engine
 from analysis.models.engine.batched import newey_west_lags
-from analysis.models.its.censoring import censoring_grid, level_bounds
 from analysis.models.engine.design import Impact, Seasonality, build_design
+from analysis.models.its.censoring import censoring_grid, level_bounds
 
 TRANSFORMS = engine.TRANSFORMS
 SEASONALITY = ("dow", "none", "fourier:PERIOD:K")

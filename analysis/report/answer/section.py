@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.report.answer import outcome as O
+from analysis.report.answer.sentences import fmt
 from analysis.report.answer.table import (
     answer_paragraphs,
     answer_table,
@@ -29,7 +30,6 @@ from analysis.report.answer.table import (
     read_answer,
     truth_coverage,
 )
-from analysis.report.answer.sentences import fmt
 
 
 @dataclass(frozen=True)

@@ -106,28 +106,23 @@ def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str,
     return {"notebook": nb.name, "status": "complete", "seconds": round(seconds, 1)}
 
 
-def share_study_fit(data, params: params_mod.StudyParams, build: Path) -> str:
-    """Fit the study's main design once, before any notebook, as an artifact of the build that
-    every notebook reads (:func:`analysis.models.events.estimates.load_or_fit`).  Returns "" or why it
-    could not be fitted here: the notebook that needs it then fits it itself and fails visibly,
-    at its cell, if the fit fails."""
-    from analysis.models.events.estimates import load_or_fit
+def freeze_plan(data, params: params_mod.StudyParams, build: Path) -> list[str]:
+    """Build the run plan once, before any notebook, and write it into ``build``
+    (:mod:`analysis.report.run.plan`): every notebook reads it.  Returns the fits that failed,
+    with why; the notebook that needs such a fit fails at its cell, naming the error."""
+    from analysis.report.run.plan import build_plan, write_plan
 
-    try:
-        load_or_fit(data, params, str(build))
-    except OSError:
-        raise
-    except Exception as exc:  # reported by the notebook that needs the fit
-        return f"{type(exc).__name__}: {exc}"
-    return ""
+    plan = build_plan(params, data)
+    write_plan(plan, build)
+    return [f"{name}: {why}" for name, why in plan.errors.items()]
 
 
 def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout: int, jobs: int | None = None
                       ) -> tuple[list[dict], dict | None]:
     """Run the notebooks into ``build``, ``jobs`` at a time (default: one per CPU, at most 2).
 
-    The notebooks are independent once the study's fit is an artifact of the build (the runner
-    writes it first: :func:`analysis.models.events.estimates.load_or_fit`), so they run in parallel kernels;
+    The notebooks are independent once the run plan is an artifact of the build (the runner
+    writes it first: :func:`freeze_plan`), so they run in parallel kernels;
     results are listed in notebook order and the first failing notebook (in that order) is the
     run's failure.  Each kernel gets the run's environment from its kernelspec
     (:func:`analysis.report.run.runner.run_kernel`), never from this process's ``os.environ``.

@@ -56,8 +56,7 @@ def resolve_paths(params: StudyParams, cwd: Path) -> StudyParams:
 def load_side_files(params: StudyParams, data: StudyData) -> None:
     """Validate the optional reported-ranks and BigTech.fail files and add their bytes to the
     study's hashed inputs (the notebooks read exactly these files)."""
-    from analysis.data.sources import bigtech
-    from analysis.data.sources import reported
+    from analysis.data.sources import bigtech, reported
 
     if params.reported_ranks_file:
         path = Path(params.reported_ranks_file)
@@ -71,7 +70,7 @@ def load_side_files(params: StudyParams, data: StudyData) -> None:
 
 def check_window(params: StudyParams, data: StudyData) -> None:
     """The model window lies inside the panel and the model specification is valid."""
-    from analysis.report.run.setup import model_spec
+    from analysis.report.run.plan import model_spec
 
     when = params.intervention
     first, last = data.panel["date"].min(), data.panel["date"].max()

@@ -34,8 +34,6 @@ from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
 from analysis.data.slug import inside
 from analysis.data.studies.registry import sha256
 from analysis.errors import InputError
-from analysis.report.page import html as pages
-from analysis.report.run import publish
 from analysis.report.answer.section import (
     AnswerSection,
     headline_from_answer,
@@ -43,7 +41,9 @@ from analysis.report.answer.section import (
     latest_answer,
     load_answer_section,
 )
-from analysis.report.run.execute import _locate_failure, _progress, share_study_fit  # noqa: F401  (re-exported for tests)
+from analysis.report.page import html as pages
+from analysis.report.run import publish
+from analysis.report.run.execute import _locate_failure, _progress, freeze_plan  # noqa: F401  (re-exported for tests)
 from analysis.report.run.execute import execute_notebooks as _execute
 from analysis.report.run.preflight import Preflight, preflight
 
@@ -253,9 +253,8 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     (build / "inputs").mkdir()
     for name, blob in data.inputs.items():
         inside(build / "inputs", name, "input file name").write_bytes(blob)
-    why = share_study_fit(data, checked.params, build)
-    if why:
-        _progress(f"note: the study fit is left to the notebooks ({why})")
+    for why in freeze_plan(data, checked.params, build):
+        _progress(f"note: a fit of the run plan failed ({why}); the notebook that needs it will fail at its cell")
     results, failure = _execute(build, checked.params, cell_timeout)
     if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
         from analysis.data.studies.wikipedia import write_views_table
@@ -327,7 +326,13 @@ def headline(m: dict, n: int = 4) -> str:
 def _manifests(root: Path) -> list[tuple[Path, dict | None, str]]:
     """(directory, manifest or None, integrity) of every version, broken manifests included:
     integrity is "verified", "tampered: N file(s) differ" or "broken: <reason>"."""
-    from analysis.report.run.verify import BROKEN, VERIFIED, read_manifest, verify_version, version_dirs
+    from analysis.report.run.verify import (
+        BROKEN,
+        VERIFIED,
+        read_manifest,
+        verify_version,
+        version_dirs,
+    )
 
     found = []
     for directory in version_dirs(root):

@@ -1,9 +1,12 @@
-"""A notebook's setup in one call: typed parameters, the study, the model, the selection, the writer.
+"""A notebook's setup in one call: typed parameters, the run plan, the writer.
 
 Each notebook's first code cell after ``parameters`` is ``ctx = setup(NOTEBOOK, globals())``:
 the parameter variables papermill injected (or the cell's defaults, interactively) become a
-:class:`~analysis.params.StudyParams`, checked as ``exodus run`` checks them, and the study is
-loaded exactly as the pre-flight loaded it.
+:class:`~analysis.params.StudyParams`, checked as ``exodus run`` checks them, and the run plan
+the runner froze before the notebooks started (:mod:`analysis.report.run.plan`) is read from
+``output_dir``.  The study is never reloaded and no shared fit is refitted in a kernel.  Opened
+interactively, with no plan beside it, a notebook builds the plan itself (and writes it when
+``output_dir`` is set), exactly as the runner would.
 """
 
 from __future__ import annotations
@@ -15,43 +18,69 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.data.studies.registry import StudyData, load_study
+from analysis.models.events.estimates import StudyFit
 from analysis.models.its.model import ITSSpec
+from analysis.models.its.series import PanelFit
 from analysis.params import StudyParams
-from analysis.report.page.outputs import Outputs
+from analysis.report.page import display
+from analysis.report.page.outputs import Outputs, banner
+from analysis.report.run.plan import RunPlan, build_plan, read_plan, write_plan
 
 
 @dataclass
 class NotebookContext:
-    """What every notebook starts from."""
+    """What every notebook starts from: the plan's parts and this notebook's writer."""
 
     params: StudyParams
-    data: StudyData
-    spec: ITSSpec
-    series: pl.DataFrame
+    plan: RunPlan
     out: Outputs
 
+    @property
+    def data(self) -> StudyData:
+        return self.plan.data
 
-def model_spec(params: StudyParams, chart_depth: int) -> ITSSpec:
-    """The declared model of a run (the same object the pre-flight validated)."""
-    return ITSSpec(params.intervention, params.pre_days, params.post_days, transform=params.transform,
-                   alpha=params.alpha, errors=params.errors, impact=params.impact,
-                   seasonality=params.seasonality, censored=params.censored, chart_depth=chart_depth)
+    @property
+    def spec(self) -> ITSSpec:
+        return self.plan.spec
+
+    @property
+    def series(self) -> pl.DataFrame:
+        return self.plan.series
+
+    @property
+    def study(self) -> StudyFit:
+        return self.plan.study
+
+    @property
+    def comparison(self) -> PanelFit:
+        return self.plan.comparison
+
+
+def load_plan(params: StudyParams, given: Mapping[str, object]) -> RunPlan:
+    """The runner's plan from ``params.output_dir`` (checked against the values the notebook was
+    ``given``); built, and written there, when there is none, as in an interactive session."""
+    if params.output_dir:
+        try:
+            return read_plan(params.output_dir, given)
+        except FileNotFoundError:
+            pass
+    data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
+                      events_file=params.events_file, default_depth=params.default_depth)
+    plan = build_plan(params, data)
+    if params.output_dir:
+        write_plan(plan, params.output_dir)
+    return plan
 
 
 def setup(notebook: str, namespace: Mapping[str, object]) -> NotebookContext:
-    """Typed parameters from ``namespace``, the study's data, the model, the selected series and
-    the output writer of ``notebook``; shows the display set-up and the data banner."""
-    from analysis.data.transform import select_series
-    from analysis.report.page import display
-    from analysis.report.page.outputs import banner
-
+    """Typed parameters from ``namespace``, the run plan and the output writer of ``notebook``;
+    shows the display set-up and the data banner."""
     names = {f.name for f in dataclasses.fields(StudyParams)}
-    params = StudyParams(**{k: v for k, v in namespace.items() if k in names})
+    given = {k: v for k, v in namespace.items() if k in names}
+    params = StudyParams(**given)
     params.check()
     display.setup()
-    data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
-                      events_file=params.events_file, default_depth=params.default_depth)
-    series = select_series(data.panel, params.apps, params.countries, params.store, params.chart)
+    plan = load_plan(params, given)
     out = Outputs(params.output_dir, notebook)
-    banner(data.synthetic, data.title)
-    return NotebookContext(params, data, model_spec(params, data.chart_depth), series, out)
+    banner(plan.data.synthetic, plan.data.title)
+    return NotebookContext(plan.params, plan, out)
