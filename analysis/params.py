@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from analysis.errors import ParameterError
+from analysis.models.downloads.law import exponent_range
 
 NOTEBOOKS = ("01_data_overview", "02_its", "03_summary", "04_robustness")
 ROBUSTNESS = ("04_robustness",)
@@ -134,9 +135,7 @@ class StudyParams:
             raise ParameterError(f"downloads_exponent must be two numbers [low, high], got {exp}")
         if not all(math.isfinite(a) for a in exp):
             raise ParameterError(f"downloads_exponent must be two finite numbers [low, high], got {exp}")
-        from analysis.models.downloads.law import _check_range
-
-        _check_range(tuple(exp))
+        exponent_range(tuple(exp))
 
 
 @dataclass(frozen=True)

@@ -206,5 +206,5 @@ def test_tests_mirror_the_package_tree():
     # At the root: the tests of top-level modules (analysis/params.py, analysis/config.py with the
     # environment files), of the layout and the docs themselves; everything else goes to tests/<subpackage>/.
     root = sorted(p.name for p in tests.glob("test_*.py"))
-    assert root == ["test_docs.py", "test_environment.py", "test_layout.py", "test_params.py"], (
+    assert root == ["test_api.py", "test_docs.py", "test_environment.py", "test_layout.py", "test_params.py"], (
         f"move tests of analysis/<sub>/ into tests/<sub>/: {root}")

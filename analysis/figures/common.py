@@ -33,12 +33,14 @@ def utc_datetime(day: date) -> alt.DateTime:
     return alt.DateTime(year=day.year, month=day.month, date=day.day, utc=True)
 
 
-def _iso(df: pl.DataFrame, col: str = "date") -> pl.DataFrame:
+def iso_dates(df: pl.DataFrame, col: str = "date") -> pl.DataFrame:
+    """``col`` as ``YYYY-MM-DD`` strings: Vega-Lite parses them as UTC dates, never local time."""
     return df.with_columns(pl.col(col).dt.to_string("%Y-%m-%d"))
 
 
-def _event_rules(events: pl.DataFrame, start: date, end: date) -> alt.Chart:
-    ev = _iso(
+def event_rules(events: pl.DataFrame, start: date, end: date) -> alt.Chart:
+    """Dashed vertical rules at the registry events between ``start`` and ``end``, coloured by kind."""
+    ev = iso_dates(
         events.filter(pl.col("date_utc").is_between(start, end))
         .select(pl.col("date_utc").alias("date"), "event", "kind")
     )
@@ -65,6 +67,7 @@ def with_segments(ranks: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _series_label(df: pl.DataFrame) -> pl.DataFrame:
+def series_label(df: pl.DataFrame) -> pl.DataFrame:
+    """A ``series`` column "App · CC" naming each app x country series on figures."""
     return df.with_columns(pl.concat_str(pl.col("app_name"), pl.lit(" · "), pl.col("country").str.to_uppercase())
                            .alias("series"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from analysis.figures.common import WIDTH, _event_rules, _iso, title, with_segments
+from analysis.figures.common import WIDTH, event_rules, iso_dates, title, with_segments
 
 
 def weekly_coverage(panel: pl.DataFrame, store: str) -> pl.DataFrame:
@@ -86,8 +86,8 @@ def trajectories_with_status(
     color = alt.Color("app_name:N", title="app", scale=alt.Scale(domain=apps, scheme="tableau10"))
     x = alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)")
     y = alt.Y("rank:Q", scale=alt.Scale(type="log", reverse=True, domain=[1, depth]), title="rank (log scale)")
-    obs = _iso(with_segments(c.filter(pl.col("status") == "observed").select("date", "country", "app_name", "rank")))
-    cens = _iso(c.filter(pl.col("status") == "censored").select("date", "country", "app_name", pl.col("chart_depth").alias("rank")))
+    obs = iso_dates(with_segments(c.filter(pl.col("status") == "observed").select("date", "country", "app_name", "rank")))
+    cens = iso_dates(c.filter(pl.col("status") == "censored").select("date", "country", "app_name", pl.col("chart_depth").alias("rank")))
     removed = (
         c.filter(pl.col("removed"))
         .group_by("country", "app_name")
@@ -105,14 +105,14 @@ def trajectories_with_status(
                 x=x, y=y, color=color,
                 tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "app_name:N",
                          alt.Tooltip("rank:Q", title="below chart depth")]),
-            _event_rules(events, start, end),
+            event_rules(events, start, end),
         ]
         rem = removed.filter(pl.col("country") == country)
         if rem.height:
             layers.insert(0, alt.Chart(rem).mark_rect(opacity=0.12, color="#d62728").encode(
                 x=alt.X("from:T", scale=alt.Scale(type="utc")), x2="to:T", tooltip=["label:N", "from:N", "to:N"]))
         if reported is not None:
-            rep = _iso(reported.filter(pl.col("country") == country, pl.col("store") == store,
+            rep = iso_dates(reported.filter(pl.col("country") == country, pl.col("store") == store,
                                        pl.col("date").is_between(start, end)))
             if rep.height:
                 layers.append(alt.Chart(rep).mark_point(shape="diamond", size=60, filled=True, color="black").encode(

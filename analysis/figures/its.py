@@ -7,13 +7,13 @@ from datetime import date
 import altair as alt
 import polars as pl
 
-from analysis.figures.common import WIDTH, _iso, title, utc_datetime
+from analysis.figures.common import WIDTH, iso_dates, title, utc_datetime
 
 
 def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool, transform: str) -> alt.Chart:
     """Observed vs counterfactual for one app, faceted by country (log-rank scale)."""
     cols = ["observed", "fitted", "counterfactual", "cf_low", "cf_high"]
-    p = _iso(path.select("date", "country", "post", *cols)).with_columns(
+    p = iso_dates(path.select("date", "country", "post", *cols)).with_columns(
         pl.col("country").str.to_uppercase(), pl.col(cols).round(4)
     )
     ylab = "log(rank)" if transform == "log" else "rank"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
-from analysis.figures.common import WIDTH, _series_label, title
+from analysis.figures.common import WIDTH, series_label, title
 
 
 def spec_curve(curve: pl.DataFrame, synthetic: bool, label: str, fields: Sequence[str], alpha: float) -> alt.Chart:
@@ -43,9 +43,9 @@ def spec_curve(curve: pl.DataFrame, synthetic: bool, label: str, fields: Sequenc
 
 def placebo_strip(placebo: pl.DataFrame, actual: pl.DataFrame, synthetic: bool) -> alt.Chart:
     """Placebo-in-time distribution per series (grey ticks) against the real estimate (red)."""
-    p = _series_label(placebo).select("series", pl.col("estimate").round(5),
+    p = series_label(placebo).select("series", pl.col("estimate").round(5),
                                       pl.col("placebo_date").dt.to_string("%Y-%m-%d"))
-    a = _series_label(actual.filter(pl.col("term") == "level")).select("series", pl.col("estimate").round(5))
+    a = series_label(actual.filter(pl.col("term") == "level")).select("series", pl.col("estimate").round(5))
     y = alt.Y("series:N", title=None, sort=sorted(a["series"].to_list()))
     ticks = alt.Chart(p).mark_tick(color="#888", opacity=0.6, thickness=1).encode(
         x=alt.X("estimate:Q", title="level change in log(rank)"), y=y, tooltip=["series:N", "placebo_date:N", "estimate:Q"])
@@ -61,7 +61,7 @@ def placebo_strip(placebo: pl.DataFrame, actual: pl.DataFrame, synthetic: bool) 
 def cutoff_heatmap(cutoffs: pl.DataFrame, synthetic: bool, max_delta: float = 20.0) -> alt.Chart:
     """Which cutoff date fits best, per series: delta AIC from the best cutoff (0 = best; < 2:
     indistinguishable), with the curated events starting on each date."""
-    c = _series_label(cutoffs).with_columns(
+    c = series_label(cutoffs).with_columns(
         pl.col("cutoff").dt.to_string("%Y-%m-%d"),
         pl.col("delta_aic").clip(upper_bound=max_delta).round(2).alias("delta_aic_capped"),
         pl.col("events_on_date").fill_null("") if "events_on_date" in cutoffs.columns else pl.lit("").alias("events_on_date"),

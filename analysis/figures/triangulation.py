@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import altair as alt
 import polars as pl
 
-from analysis.figures.common import WIDTH, _iso, title
+from analysis.figures.common import WIDTH, iso_dates, title
 
 KEYS = ("app_name", "country")
 
@@ -67,8 +67,8 @@ def rank_and_views(ranks: pl.DataFrame, views: pl.DataFrame, synthetic: bool, ra
                    intervention: date | None = None) -> alt.VConcatChart:
     """Both outcomes per app (colour) and country (columns): rank on a reversed log axis above,
     pageviews on a log axis below, sharing the date axis; a rule at the intervention."""
-    r = _iso(ranks.select(*KEYS, "date", "rank").drop_nulls())
-    v = _iso(views.select(*KEYS, "date", "views").filter(pl.col("views") > 0))
+    r = iso_dates(ranks.select(*KEYS, "date", "rank").drop_nulls())
+    v = iso_dates(views.select(*KEYS, "date", "views").filter(pl.col("views") > 0))
     x = alt.X("date:T", scale=alt.Scale(type="utc"), title=None)
     color = alt.Color("app_name:N", title="app")
 

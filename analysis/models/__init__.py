@@ -1,5 +1,2 @@
-"""Interrupted time-series models."""
-
-from analysis.models.its.model import ITSResult, ITSSpec, fit_its
-
-__all__ = ["ITSResult", "ITSSpec", "fit_its"]
+"""Models: ``engine`` (batched estimators), ``events`` (the per-event design of the answer),
+``its`` (the single-cutoff comparison model), ``checks`` (robustness), ``downloads``."""

@@ -45,7 +45,9 @@ SOURCE = ("Garg & Telang (2013), Inferring App Demand from Publicly Available Da
           "1253-1264 (top paid iPhone app ~150x the downloads of rank 200: exponent ~0.95)")
 
 
-def _check_range(exponent: tuple[float, float]) -> tuple[float, float]:
+def exponent_range(exponent: tuple[float, float]) -> tuple[float, float]:
+    """The exponent range ``(low, high)`` as floats; :class:`InputError` unless 0 < low <= high.
+    The one check of the range, used by the law's functions and by the study parameters."""
     lo, hi = (float(x) for x in exponent)
     if not (0 < lo <= hi):
         raise InputError(f"exponent range must satisfy 0 < low <= high, got {exponent!r}")
@@ -77,7 +79,7 @@ def translate(
     ``exponent_high`` and ``downloads_rule`` (the interval rule, stated in the table).
     ``alpha`` is the level of the given intervals (used by ``monte_carlo`` to recover the SE).
     """
-    lo, hi = _check_range(exponent)
+    lo, hi = exponent_range(exponent)
     mid = (lo + hi) / 2
     if method == "bounds":
         corners = [(-a * pl.col(c)) for a in (lo, hi) for c in ("ci_low", "ci_high")]
