@@ -403,11 +403,11 @@ def _fast_execute(delay: float = 0.0):
     these tests exercise)."""
     import time
 
-    def execute(build, values, cell_timeout):
+    def execute(data, params, build, cell_timeout):
         time.sleep(delay)
         (build / "figures").mkdir()
         (build / "figures" / "x.vl.json").write_text("{}")
-        return [{"notebook": "01_data_overview.ipynb", "status": "complete", "seconds": 0.0}], None
+        return [{"notebook": "01_data_overview.ipynb", "status": "complete", "seconds": 0.0}], None, []
 
     return execute
 

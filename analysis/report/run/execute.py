@@ -107,14 +107,37 @@ def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str,
 
 
 def freeze_plan(data, params: params_mod.StudyParams, build: Path) -> list[str]:
-    """Build the run plan once, before any notebook, and write it into ``build``
-    (:mod:`analysis.report.run.plan`): every notebook reads it.  Returns the fits that failed,
-    with why; the notebook that needs such a fit fails at its cell, naming the error."""
-    from analysis.report.run.plan import build_plan, write_plan
+    """Build the run plan once and write it into ``build`` (:mod:`analysis.report.run.plan`):
+    every notebook reads it.  Returns the fits that failed, with why; the notebook that needs
+    such a fit fails at its cell, naming the error.  Anything else that stops the plan is
+    written as the plan's failure, so waiting kernels stop at their setup cell, then re-raised."""
+    from analysis.report.run.plan import build_plan, write_failure, write_plan
 
-    plan = build_plan(params, data)
-    write_plan(plan, build)
+    try:
+        plan = build_plan(params, data)
+        write_plan(plan, build)
+    except BaseException as exc:
+        write_failure(build, f"{type(exc).__name__}: {exc}")
+        raise
     return [f"{name}: {why}" for name, why in plan.errors.items()]
+
+
+def plan_and_execute(data, params: params_mod.StudyParams, build: Path, cell_timeout: int
+                     ) -> tuple[list[dict], dict | None, list[str]]:
+    """Build the plan in a thread while the notebooks' kernels start and import (they wait for
+    the plan in their setup cell): the fits overlap the kernels' start-up instead of preceding it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        planned = pool.submit(freeze_plan, data, params, build)
+        results, failure = execute_notebooks(build, params, cell_timeout)
+        try:
+            notes = planned.result()
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the kernels already failed at setup, naming it
+            notes = [f"plan: {type(exc).__name__}: {exc}"]
+    return results, failure, notes
 
 
 def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout: int, jobs: int | None = None

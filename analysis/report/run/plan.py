@@ -160,8 +160,37 @@ def write_plan(plan: RunPlan, output_dir: str | Path) -> Path:
         "errors": plan.errors,
         "parts": hashes,
     }
-    (where / "plan.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n")
+    # plan.json last and atomically: a reader that sees it sees every part.
+    tmp = where / "plan.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n")
+    tmp.replace(where / "plan.json")
     return where
+
+
+FAILED = "FAILED"
+
+
+def write_failure(output_dir: str | Path, error: str) -> None:
+    """Mark the plan of ``output_dir`` as failed (the kernels waiting for it stop with ``error``)."""
+    where = plan_dir(output_dir)
+    where.mkdir(parents=True, exist_ok=True)
+    (where / FAILED).write_text(error + "\n")
+
+
+def wait_for_plan(output_dir: str | Path, timeout_s: float = 600.0, poll_s: float = 0.05) -> None:
+    """Block until the runner has written the plan of ``output_dir`` (kernels start while it is
+    built, so their imports overlap the fits); RuntimeError if the runner marked it failed or it
+    did not appear within ``timeout_s``."""
+    import time
+
+    where = plan_dir(output_dir)
+    deadline = time.monotonic() + timeout_s
+    while not (where / "plan.json").exists():
+        if (where / FAILED).exists():
+            raise RuntimeError(f"the run plan could not be built: {(where / FAILED).read_text().strip()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no run plan appeared in {where} within {timeout_s:.0f}s")
+        time.sleep(poll_s)
 
 
 class PlanMismatch(ValueError):

@@ -43,8 +43,8 @@ from analysis.report.answer.section import (
 )
 from analysis.report.page import html as pages
 from analysis.report.run import publish
-from analysis.report.run.execute import _locate_failure, _progress, freeze_plan  # noqa: F401  (re-exported for tests)
-from analysis.report.run.execute import execute_notebooks as _execute
+from analysis.report.run.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
+from analysis.report.run.execute import plan_and_execute as _execute
 from analysis.report.run.preflight import Preflight, preflight
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
@@ -253,9 +253,9 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     (build / "inputs").mkdir()
     for name, blob in data.inputs.items():
         inside(build / "inputs", name, "input file name").write_bytes(blob)
-    for why in freeze_plan(data, checked.params, build):
-        _progress(f"note: a fit of the run plan failed ({why}); the notebook that needs it will fail at its cell")
-    results, failure = _execute(build, checked.params, cell_timeout)
+    results, failure, notes = _execute(data, checked.params, build, cell_timeout)
+    for why in notes:
+        _progress(f"note: a fit of the run plan failed ({why}); the notebook that needs it fails at its cell")
     if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
         from analysis.data.studies.wikipedia import write_views_table
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from analysis.config import in_report_run
 from analysis.data.studies.registry import StudyData, load_study
 from analysis.models.events.estimates import StudyFit
 from analysis.models.its.model import ITSSpec
@@ -24,7 +25,7 @@ from analysis.models.its.series import PanelFit
 from analysis.params import StudyParams
 from analysis.report.page import display
 from analysis.report.page.outputs import Outputs, banner
-from analysis.report.run.plan import RunPlan, build_plan, read_plan, write_plan
+from analysis.report.run.plan import RunPlan, build_plan, read_plan, wait_for_plan, write_plan
 
 
 @dataclass
@@ -59,6 +60,8 @@ class NotebookContext:
 def load_plan(params: StudyParams, given: Mapping[str, object]) -> RunPlan:
     """The runner's plan from ``params.output_dir`` (checked against the values the notebook was
     ``given``); built, and written there, when there is none, as in an interactive session."""
+    if params.output_dir and in_report_run():
+        wait_for_plan(params.output_dir)  # the runner builds it while the kernels start
     if params.output_dir:
         try:
             return read_plan(params.output_dir, given)
