@@ -160,7 +160,7 @@ def load_views_study(lock: Path) -> StudyData:
         raise InputError(
             f"study 'wiki-views' reads Wikimedia pageviews pinned by {_rel(lock)}, which does not exist yet. With "
             "network access: exodus data fetch --source wikipedia --projects en.wikipedia,de.wikipedia --articles "
-            "\"Signal_(software),Telegram_(software),WhatsApp,Parler,Gab_(social_network),Twitter\" --start 2020-11-01 "
+            "\"Signal,WhatsApp,Twitter,en:Telegram_(software),en:Parler,en:Gab_(social_network)\" --start 2020-11-01 "
             f"--end 2021-02-28 --lock {_rel(lock)}. The shipped real study runs offline: exodus run --study wiki-top100")
     views = wikimedia.load_locked_views(lock)
     depth = int(views["views"].max()) + 1  # no chart: nothing is below it (pageviews are uncensored)
