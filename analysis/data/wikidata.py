@@ -22,8 +22,12 @@ item has no sitelink for an edition has no article there: it is reported in one 
 The resolution (each app's QID and resolved QID, each edition's title, the request URL and the
 SHA-256 of the response body) is written into the pageview lock, and a fetch with an existing
 lock takes its titles from the lock without calling Wikidata, so a rerun years later asks for
-exactly the same articles.  Pageviews count each title separately: a *raw* title that is itself
-a redirect page counts only the views of that redirect, so give the article's own title.
+exactly the same articles.  Raw and pinned titles are looked up too, one call per edition and
+title (``?action=wbgetentities&sites=dewiki&titles=...&props=sitelinks&format=json&normalize=yes&redirects=yes``):
+pageviews count each title separately, so a title that is a **redirect page** on its edition is
+followed to the article it points to (the item's sitelink; logged and recorded under
+``redirects``), and a title of an app's item is named after that app.  A title without a
+Wikidata item is asked for as given (and named by its title).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 from analysis.config import wikidata_api
@@ -95,6 +100,31 @@ def request_url(api: str, qids: list[str]) -> str:
     return f"{api}?action=wbgetentities&ids={'|'.join(qids)}&props=sitelinks&format=json"
 
 
+def title_url(api: str, site: str, title: str) -> str:
+    """The item of one edition's title, redirects on that edition followed (``redirects=yes``)."""
+    t = urllib.parse.quote(title.replace("_", " "), safe="")
+    return f"{api}?action=wbgetentities&sites={site}&titles={t}&props=sitelinks&format=json&normalize=yes&redirects=yes"
+
+
+def parse_title(body: bytes, url: str, site: str) -> dict | None:
+    """``{"qid", "title"}`` of the item a title lookup found (its ``site`` sitelink: the article's
+    own title, a redirect followed), or None when the title has no item (``"-1": {"missing"}``)."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RemoteError(f"{url}: the Wikidata response is not complete JSON ({exc.msg}): truncated?") from None
+    if isinstance(payload, dict) and "error" in payload:
+        err = payload["error"]
+        raise RemoteError(f"{url}: Wikidata API error {err.get('code')!r}: {err.get('info')}")
+    entities = payload.get("entities") if isinstance(payload, dict) else None
+    if not isinstance(entities, dict):
+        raise RemoteError(f"{url}: the Wikidata response has no 'entities' object")
+    for ent in entities.values():
+        if isinstance(ent, dict) and "missing" not in ent and site in (ent.get("sitelinks") or {}):
+            return {"qid": str(ent["id"]), "title": str(ent["sitelinks"][site]["title"])}
+    return None
+
+
 def parse_sitelinks(body: bytes, url: str, qids: list[str]) -> dict[str, dict]:
     """Requested QID -> ``{"qid": resolved QID, "titles": {site: title}}``; redirects followed.
 
@@ -140,8 +170,28 @@ def fetch_sitelinks(qids: list[str], http: Http) -> tuple[dict[str, dict], list[
     return items, calls
 
 
+def resolve_title(project: str, title: str, http: Http, name_of, calls: list[dict], redirects: list[dict],
+                  log=print) -> Resolved:
+    """A raw or pinned title through Wikidata: the article's own title (a redirect followed, and
+    recorded in ``redirects``) and its app (from :data:`QIDS`); a title without an item is kept."""
+    site = site_id(project)
+    url = title_url(wikidata_api(), site, title)
+    body, _ = http.get(url)
+    calls.append({"url": url, "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)})
+    found = parse_title(body, url, site)
+    if found is None:
+        log(f"note: {project} {title!r} has no Wikidata item: asked for as given")
+        return Resolved(project, title, name_of(project, title))
+    article = found["title"].replace(" ", "_")
+    if article != title:
+        log(f"followed: {project} {title!r} -> {article!r} (Wikidata {found['qid']})")
+        redirects.append({"project": project, "from": title, "to": article, "qid": found["qid"]})
+    by_qid = {q: a for a, q in QIDS.items()}
+    return Resolved(project, article, by_qid.get(found["qid"]) or name_of(project, article), found["qid"], found["title"])
+
+
 def resolve(specs: list[ArticleSpec], projects: list[str], http: Http, name_of, log=print
-            ) -> tuple[list[Resolved], dict | None]:
+            ) -> tuple[list[Resolved], dict]:
     """The articles to fetch, in edition order, and the resolution record for the lock.
 
     ``name_of(project, article)`` names the app of a raw or pinned title.  An app without a
@@ -159,7 +209,8 @@ def resolve(specs: list[ArticleSpec], projects: list[str], http: Http, name_of, 
     apps = list(dict.fromkeys(s.value for s in specs if s.kind == "app"))
     items, calls = fetch_sitelinks([QIDS[a] for a in apps], http) if apps else ({}, [])
     out: list[Resolved] = []
-    missing = []
+    missing: list[dict] = []
+    redirects: list[dict] = []
     for p in projects:
         for s in specs:
             if s.kind == "app":
@@ -172,13 +223,11 @@ def resolve(specs: list[ArticleSpec], projects: list[str], http: Http, name_of, 
                     continue
                 out.append(Resolved(p, title.replace(" ", "_"), s.value, item["qid"], title))
             elif s.kind == "title" or editions[s.edition] == p:
-                out.append(Resolved(p, s.value, name_of(p, s.value)))
+                out.append(resolve_title(p, s.value, http, name_of, calls, redirects, log))
     seen: set[tuple[str, str]] = set()
     unique = [r for r in out if not ((r.project, r.article) in seen or seen.add((r.project, r.article)))]
     if not unique:
         raise InputError("no article to fetch: every app of --articles lacks an article on the editions asked for")
-    record = None
-    if apps:
-        record = {"api": wikidata_api(), "requests": calls, "missing": missing,
-                  "items": [{"app_name": a, "qid": QIDS[a], "resolved_qid": items[QIDS[a]]["qid"]} for a in apps]}
+    record = {"api": wikidata_api(), "requests": calls, "missing": missing, "redirects": redirects,
+              "items": [{"app_name": a, "qid": QIDS[a], "resolved_qid": items[QIDS[a]]["qid"]} for a in apps]}
     return unique, record

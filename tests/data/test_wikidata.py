@@ -49,6 +49,7 @@ class Server:
         self.sitelinks[apps.QIDS["Signal"]] = {f"{e}wiki": t for e, t in SIGNAL.items()}
         self.sitelinks[apps.QIDS["Twitter"]] = {f"{e}wiki": t for e, t in TWITTER.items()}
         self.redirects: dict[str, str] = {}  # merged item -> target
+        self.title_redirects: dict[tuple[str, str], str] = {}  # (site, redirect page) -> article
         self.wikidata_calls: list[dict] = []
         self.pageview_calls: list[tuple[str, str]] = []
 
@@ -62,9 +63,21 @@ class Server:
             ent["redirects"] = {"from": q, "to": target}
         return ent
 
+    def by_title(self, args) -> dict:
+        """wbgetentities&sites=..&titles=..: the item with that sitelink, the edition's redirects followed."""
+        assert args["redirects"] == "yes" and "_" not in args["titles"]  # titles go to Wikidata with spaces
+        site = args["sites"]
+        title = self.title_redirects.get((site, args["titles"]), args["titles"])
+        hit = [q for q, links in self.sitelinks.items() if links.get(site) == title]
+        if not hit:
+            return {"entities": {"-1": {"site": site, "title": args["titles"], "missing": ""}}, "success": 1}
+        return {"entities": {hit[0]: self.entity(hit[0])}, "success": 1}
+
     def handler(self, request):
         if request.path == "/wikidata/w/api.php":
             self.wikidata_calls.append(dict(request.args))
+            if "titles" in request.args:
+                return Response(json.dumps(self.by_title(request.args)), content_type="application/json")
             ids = request.args["ids"].split("|")
             return Response(json.dumps({"entities": {q: self.entity(q) for q in ids}, "success": 1}),
                             content_type="application/json")
@@ -138,7 +151,8 @@ def test_the_lock_pins_the_response_sha256_and_a_rerun_asks_for_the_same_titles(
     lock_path = tmp_path / "data" / "locks" / "wiki-views.json"
     lock = json.loads(lock_path.read_text())
     body = json.dumps({"entities": {apps.QIDS["Signal"]: server.entity(apps.QIDS["Signal"])}, "success": 1}).encode()
-    (req,) = lock["wikidata"]["requests"]
+    req, parler = lock["wikidata"]["requests"]  # the items' sitelinks, then the title lookup of en:Parler
+    assert "ids=" in req["url"] and "sites=enwiki&titles=Parler" in parler["url"]
     assert req["sha256"] == hashlib.sha256(body).hexdigest() and req["bytes"] == len(body)
     assert [(e["project"], e["article"], e["app_name"]) for e in lock["entries"]] == [
         ("en.wikipedia", "Signal_(software)", "Signal"), ("en.wikipedia", "Parler", "Parler"),
@@ -208,3 +222,20 @@ def test_the_readme_command_runs_verbatim_against_the_loopback_server(server, tm
     table = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True)
     row = table.filter(pl.col("country") == "de", pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))
     assert row["views"].to_list() == [served_views("de.wikipedia", "Signal_(Messenger)", date(2021, 1, 10))]
+
+
+def test_a_raw_title_that_redirects_is_followed_to_the_article_and_named_after_its_app(server, tmp_path):
+    server.title_redirects[("enwiki", "Signal (messaging app)")] = "Signal (software)"
+    lines: list[str] = []
+    views = fetch(tmp_path, ["en.wikipedia", "de.wikipedia"], ["en:Signal_(messaging_app)", "de:Signal (Messenger)",
+                                                               "Parler"], log=lines.append)
+    assert set(server.pageview_calls) == {("en.wikipedia", "Signal_(software)"), ("en.wikipedia", "Parler"),
+                                          ("de.wikipedia", "Signal_(Messenger)"), ("de.wikipedia", "Parler")}
+    assert "followed: en.wikipedia 'Signal_(messaging_app)' -> 'Signal_(software)' (Wikidata Q19718090)" in lines
+    assert "note: de.wikipedia 'Parler' has no Wikidata item: asked for as given" in lines
+    assert sorted(views.select("country", "app_name").unique().rows()) == [
+        ("de", "Parler"), ("de", "Signal"), ("en", "Parler"), ("en", "Signal")]
+    lock = json.loads((tmp_path / "data" / "locks" / "wiki-views.json").read_text())
+    assert lock["wikidata"]["redirects"] == [{"project": "en.wikipedia", "from": "Signal_(messaging_app)",
+                                              "to": "Signal_(software)", "qid": "Q19718090"}]
+    assert len(lock["wikidata"]["requests"]) == 4  # one lookup per edition and title

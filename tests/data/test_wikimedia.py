@@ -68,6 +68,12 @@ class Server:
         self.agents.append(request.headers.get("User-Agent", ""))
         if request.path == "/wikidata/w/api.php":
             assert request.args["action"] == "wbgetentities" and request.args["props"] == "sitelinks"
+            if "titles" in request.args:  # a raw title's item: found by its sitelink, else "missing"
+                site, title = request.args["sites"], request.args["titles"]
+                hit = [q for q, links in SITELINKS.items() if links.get(site) == title]
+                data = wikidata_body(hit) if hit else json.dumps(
+                    {"entities": {"-1": {"site": site, "title": title, "missing": ""}}, "success": 1}).encode()
+                return Response(data, content_type="application/json")
             return Response(wikidata_body(request.args["ids"].split("|")), content_type="application/json")
         m = PATH.fullmatch(unquote(request.path))
         if not m:
