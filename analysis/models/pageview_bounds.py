@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from analysis.data.events import GROUP_LABELS, GROUPS, event_groups
@@ -172,19 +173,43 @@ def _placebo_sentence(r: dict) -> str:
     if r["placebo_covered"] is False:
         return "no placebo year: the data do not cover the same weeks a year earlier"
     if r["placebo_multiple_low"] is None:
-        return "same weeks a year earlier (no event): not in the top 100 on those days, no jump seen"
-    return (f"same weeks a year earlier (no event): at least \u00d7{r['placebo_multiple_low']:.2f} its pre-period "
-            f"ceiling on {_fmt_day(r['placebo_date'])}")
+        text = "same weeks a year earlier (no event): not in the top 100 on those days, no jump seen"
+    else:
+        text = (f"same weeks a year earlier (no event): at least \u00d7{r['placebo_multiple_low']:.2f} its pre-period "
+                f"ceiling on {_fmt_day(r['placebo_date'])}")
+    if r.get("placebo_entrants") is not None and r["multiple_low"] is not None:
+        text += (f"; then {r['placebo_entrants_at_least']} of the {r['placebo_entrants']} articles that entered the top "
+                 f"100 from below reached at least \u00d7{r['multiple_low']:.2f} their pre-period ceiling")
+    return text
+
+
+def entrant_multiples(chart: pl.DataFrame, start: date, first: date, last: date, weeks: int = 52) -> pl.Series | None:
+    """Peak multiples, over the same ceiling, of every article of the **whole chart** that is absent
+    from the placebo year's pre-period and listed in its window: how often an article starting
+    below the list jumps that far when none of the events happened.  ``chart`` has ``date``,
+    ``app_id`` (the article), ``views`` and ``threshold``; None when the data lack those weeks."""
+    moved = year_earlier_panel(chart.select("date", "app_id", "views", "threshold"), start, last, weeks)
+    if moved["date"].n_unique() != (last - start).days + 1:
+        return None
+    pre = moved.filter(pl.col("date") < first)
+    ceiling = pre["threshold"].max()  # an article absent on every pre-period day: at most the highest #100 views
+    return (moved.filter(pl.col("date").is_between(first, last)).join(pre.select("app_id").unique(), on="app_id",
+                                                                       how="anti")
+            .group_by("app_id").agg((pl.col("views").max() / ceiling).alias("multiple"))["multiple"].sort())
 
 
 def pageview_bounds(views: pl.DataFrame, events: pl.DataFrame, start: date, first: date, last: date,
-                    overrides: dict[str, str] | None = None, weeks: int = 52) -> pl.DataFrame:
+                    overrides: dict[str, str] | None = None, weeks: int = 52,
+                    chart: pl.DataFrame | None = None) -> pl.DataFrame:
     """The attribution-table rows (``kind`` bound or not_identified) of a top-100 views grid.
 
     ``views`` is :func:`analysis.data.wikipedia.views_grid` (one row per app and day, ``views``
     null when absent, ``threshold`` the day's #100 views).  The placebo columns repeat the
     all-events/group bound on the same weeks ``weeks`` earlier (``placebo_date`` is the real,
-    unshifted day); ``placebo_covered`` is false when the data do not reach back that far.
+    unshifted day); ``placebo_covered`` is false when the data do not reach back that far.  With
+    the whole ``chart`` (:func:`entrant_multiples`), ``placebo_entrants`` counts the articles that
+    entered the list from below in the placebo weeks and ``placebo_entrants_at_least`` those of
+    them that reached the row's ``multiple_low``.
     """
     main = period_bounds(views, events, start, first, last, overrides)
     shift = timedelta(weeks=weeks)
@@ -200,6 +225,15 @@ def pageview_bounds(views: pl.DataFrame, events: pl.DataFrame, start: date, firs
         main = main.with_columns(pl.lit(None, pl.Float64).alias("placebo_multiple_low"),
                                  pl.lit(None, pl.Date).alias("placebo_date"), pl.lit(None, pl.Int64).alias("placebo_views"),
                                  pl.lit(None, pl.Int64).alias("placebo_pre_max_views"))
+    ent = entrant_multiples(chart, start, first, last, weeks) if chart is not None and covered else None
+    if ent is not None:
+        at_least = ent.len() - np.searchsorted(ent.to_numpy(), main["multiple_low"].fill_null(np.inf).to_numpy())
+        main = main.with_columns(pl.lit(ent.len(), pl.Int64).alias("placebo_entrants"),
+                                 pl.when(pl.col("multiple_low").is_not_null()).then(pl.Series(at_least, dtype=pl.Int64))
+                                 .alias("placebo_entrants_at_least"))
+    else:
+        main = main.with_columns(pl.lit(None, pl.Int64).alias("placebo_entrants"),
+                                 pl.lit(None, pl.Int64).alias("placebo_entrants_at_least"))
     alld = main.filter(pl.col("group") == ALL).select("app_name", pl.col("bound_date").alias("all_bound_date"))
     main = main.join(alld, on="app_name", how="left").with_columns(pl.lit(covered).alias("placebo_covered"))
     text = pl.struct(pl.all()).map_elements(_sentence, return_dtype=pl.String)
@@ -223,7 +257,8 @@ def bounds_for_run(data, params) -> pl.DataFrame:
     spec = run_spec(data, params)
     first = spec.start + timedelta(days=params.pre_days)
     views = data.views.filter(pl.col("app_name").is_in(list(params.apps)), pl.col("country").is_in(list(params.countries)))
-    return pageview_bounds(views, data.events, spec.start, first, first + timedelta(days=params.window_days - 1))
+    return pageview_bounds(views, data.events, spec.start, first, first + timedelta(days=params.window_days - 1),
+                           chart=data.panel if "threshold" in data.panel.columns else None)
 
 
 def publish_pageview_bounds(out, data, params) -> pl.DataFrame | None:

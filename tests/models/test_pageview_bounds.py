@@ -126,3 +126,26 @@ def test_table_has_the_attribution_columns_first(bounds):
     assert tuple(bounds.columns[:len(COLUMNS)]) == COLUMNS
     assert set(bounds["assumption"]) == {ASSUMPTION}
     assert bounds.height == 6 * 4
+
+
+def test_placebo_entrants_count_articles_that_jumped_as_far_a_year_earlier(hand):
+    """How often an article starting below the list jumps that far when none of the events happened."""
+    thr, views = hand
+    shift = timedelta(weeks=52)
+    pre = _days(START - shift, FIRST - timedelta(days=1) - shift)
+    win = _days(FIRST - shift, LAST - shift)
+    ceiling = max(thr[d] for d in pre)
+    in_pre = {a for (a, d) in views if d in set(pre)}
+    peak: dict[str, int] = {}
+    for (a, d), v in views.items():
+        if d in set(win) and a not in in_pre:
+            peak[a] = max(peak.get(a, 0), v)
+    k = 199246 / 48663
+    t = wp.load_top100()
+    chart = wp.chart_panel(t.chart, wp.read_threshold(t.files[wp.THRESHOLD_FILE]))
+    b = pageview_bounds(t.views, load_events(), START, FIRST, LAST, chart=chart)
+    r = _row(b, "Signal", "all_events")
+    assert r["placebo_entrants"] == len(peak) == 366
+    assert r["placebo_entrants_at_least"] == sum(v / ceiling >= k for v in peak.values()) == 38
+    assert "38 of the 366 articles" in r["placebo_sentence"]
+    assert _row(b, "Signal", "deplatforming")["placebo_entrants_at_least"] is None  # no bound, no count
