@@ -12,6 +12,8 @@ can relocate things with ``monkeypatch.setenv``.
 - ``EXODUS_WIKIMEDIA_API``: base URL of the Wikimedia REST API (default
   https://wikimedia.org/api/rest_v1; a loopback server in tests); ``EXODUS_WIKIMEDIA_CONTACT``:
   an e-mail or URL put in the User-Agent, as Wikimedia's policy asks.
+- ``EXODUS_WIKIDATA_API``: the Wikidata action API (default https://www.wikidata.org/w/api.php; a
+  loopback server in tests), read by :func:`wikidata_api`.
 - ``EXODUS_RUN``: set to ``1`` in the kernels of ``exodus run`` (:data:`RUN_FLAG`, :func:`in_report_run`).
 
 ``GITHUB_TOKEN`` (optional, GitHub API only) is read here too (:func:`github_token`).
@@ -85,6 +87,15 @@ DEFAULT_WIKIMEDIA_API = "https://wikimedia.org/api/rest_v1"
 def wikimedia_api() -> str:
     """Base URL of the Wikimedia REST API (``EXODUS_WIKIMEDIA_API``), without a trailing slash."""
     return os.environ.get("EXODUS_WIKIMEDIA_API", DEFAULT_WIKIMEDIA_API).rstrip("/")
+
+
+DEFAULT_WIKIDATA_API = "https://www.wikidata.org/w/api.php"
+
+
+def wikidata_api() -> str:
+    """The Wikidata action API endpoint (``EXODUS_WIKIDATA_API``; default
+    https://www.wikidata.org/w/api.php), called with ``?action=wbgetentities&ids=...``."""
+    return os.environ.get("EXODUS_WIKIDATA_API", DEFAULT_WIKIDATA_API).strip()
 
 
 def wikimedia_user_agent() -> str:

@@ -6,7 +6,7 @@
                      [--rule nearest:12] [--out data/locks/NAME.json] [--max-wait SECONDS] [--force]
     exodus data lock --study jan2021            (the study's own request and lock path)
     exodus data fetch [--lock data/locks/jan2021.json] [--daily RULE] [--out panel.parquet]
-    exodus data fetch --source wikipedia --projects en.wikipedia[,de.wikipedia] --articles "Signal_(software),..."
+    exodus data fetch --source wikipedia --projects en.wikipedia[,de.wikipedia] --articles "Signal,en:Parler,..."
                       --start YYYY-MM-DD --end YYYY-MM-DD [--lock data/locks/wiki-views.json]
 
 Bad input (files, arguments, a hash mismatch) exits with code 2; a network failure or a rate
@@ -179,7 +179,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--source", default="app-rankings", choices=["app-rankings", "wikipedia"],
                    help="app-rankings (archive snapshots of a lock) or wikipedia (Wikimedia per-article pageviews)")
     f.add_argument("--projects", help="wikipedia: comma-separated editions, e.g. en.wikipedia,de.wikipedia")
-    f.add_argument("--articles", help="wikipedia: comma-separated article titles (or app names) of the curated mapping")
+    f.add_argument("--articles", help="wikipedia: comma-separated app names (resolved per edition through Wikidata sitelinks), "
+                        "raw titles (every edition) or edition:Title (one edition), e.g. Signal,de:Signal_(Messenger)")
     f.add_argument("--start", type=_date, help="wikipedia: first UTC day, YYYY-MM-DD")
     f.add_argument("--end", type=_date, help="wikipedia: last UTC day, YYYY-MM-DD")
     f.add_argument("--lock", help="lock file (default: data/locks/jan2021.json; wikipedia: data/locks/wiki-views.json)")

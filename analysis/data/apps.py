@@ -65,6 +65,11 @@ def canonical_names(frame: pl.DataFrame, title: str = "app_name") -> pl.DataFram
 # Wikidata items of the apps (used to resolve each edition's article title through sitelinks, and
 # to filter Wikimedia's per-country release by ``item_id``).  Every QID is recorded with the
 # independent sources it was checked against; an app without a checked QID is absent here.
+# Telegram, Parler, Gab, MeWe, Rumble, Element and Threema are absent: searching the stored public
+# pages, documentation and code (issue 16) found no two independent sources stating their QIDs
+# (one code file gave Telegram as Q2444189 but also gave WhatsApp a wrong QID, Q1049240), so they
+# are left out rather than guessed.  Their articles are fetched by title (``en:Parler``) until a
+# QID is checked; add it here with its sources and the app name resolves on every edition.
 QIDS: dict[str, str] = {
     "Signal": "Q19718090",
     "WhatsApp": "Q1049511",

@@ -161,6 +161,10 @@ def test_run_wiki_top100_offline_writes_a_real_report_whose_answer_covers_the_fo
     views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True, infer_schema_length=None)
     assert views.filter(pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))["views"].to_list() == [199246]
     assert ws.TOP100_DEFAULTS["pre_days"] == m["parameters"]["pre_days"]
+    bounds = pl.read_csv(version / "tables" / "03_summary-pageview_bounds.csv", try_parse_dates=True,
+                         infer_schema_length=None)
+    signal = bounds.filter(pl.col("app_name") == "Signal", pl.col("group") == "all_events").row(0, named=True)
+    assert signal["kind"] == "bound" and signal["multiple_low"] == pytest.approx(199246 / 48663, rel=1e-8)
 
 
 def test_answer_lines_print_estimates_bounds_and_reasons():

@@ -74,6 +74,16 @@ def app_for(project: str, article: str) -> str:
                      f"(analysis/data/sources/pageviews.py TITLES); known: {sorted(titles.values())}")
 
 
+def name_of(project: str, article: str) -> str:
+    """The app name of a raw title: the app of a curated title (:data:`TITLES`), else the title
+    itself with spaces (any article can be fetched; it is named by its title)."""
+    norm = article.replace(" ", "_")
+    for app, title in TITLES.get(project, {}).items():
+        if title == norm:
+            return app
+    return norm.replace("_", " ")
+
+
 def request_url(base: str, project: str, article: str, start: date, end: date) -> str:
     a = urllib.parse.quote(article.replace(" ", "_"), safe="")
     return (f"{base.rstrip('/')}/metrics/pageviews/per-article/{project}/{ACCESS}/{AGENT}/{a}/daily/"
@@ -109,6 +119,8 @@ class Entry:
     file: str  # relative to the cache's wikimedia/ directory
     sha256: str | None = None
     bytes: int | None = None
+    qid: str | None = None  # the Wikidata item the title was resolved from (None: a raw title)
+    title: str | None = None  # the sitelink title as Wikidata returned it (spaces)
 
 
 @dataclass
@@ -119,12 +131,29 @@ class ViewsLock:
     entries: list[Entry]
     api: str = ""
     created_utc: str = ""
+    request: dict | None = None  # the --projects / --articles asked for (locks since issue 16)
+    wikidata: dict | None = None  # the sitelink resolution: request URL, SHA-256, QIDs, missing
+
+    def matches(self, projects: list[str], articles: list[str], start: date, end: date) -> bool:
+        """Whether the lock pins this request (a lock without ``request``: the same title set)."""
+        if (self.start, self.end) != (start, end):
+            return False
+        if self.request is not None:
+            return (sorted(set(self.request.get("projects", []))) == sorted(set(projects))
+                    and list(self.request.get("articles", [])) == [a.strip() for a in articles])
+        try:
+            wanted = plan(projects, articles, start, end)
+        except InputError:
+            return False
+        return {(e.project, e.article) for e in self.entries} == {(e.project, e.article) for e in wanted}
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "source": "wikipedia", "api": self.api, "access": ACCESS, "agent": AGENT,
                 "projects": self.projects, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "created_utc": self.created_utc, "licence": "CC0 1.0 (Wikimedia pageview data)",
                 "note": "sha256/bytes of each response body, recorded on the first fetch and verified on every later one",
+                **({"request": self.request} if self.request is not None else {}),
+                **({"wikidata": self.wikidata} if self.wikidata is not None else {}),
                 "entries": [e.__dict__ for e in self.entries]}
 
 
@@ -141,7 +170,8 @@ def read_views_lock(path: Path) -> ViewsLock:
     try:
         entries = [Entry(**{k: e.get(k) for k in Entry.__dataclass_fields__}) for e in raw["entries"]]
         lock = ViewsLock(list(raw["projects"]), date.fromisoformat(raw["start"]), date.fromisoformat(raw["end"]),
-                         entries, raw.get("api", ""), raw.get("created_utc", ""))
+                         entries, raw.get("api", ""), raw.get("created_utc", ""), raw.get("request"),
+                         raw.get("wikidata"))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"malformed lock: {exc}", file=src) from None
     for i, e in enumerate(entries, start=1):
@@ -188,6 +218,19 @@ def plan(projects: list[str], articles: list[str], start: date, end: date) -> li
     return out
 
 
+def new_lock(projects: list[str], articles: list[str], start: date, end: date, http: Http, log=print) -> ViewsLock:
+    """A lock for a new request: titles resolved per edition (:mod:`analysis.data.sources.wikidata`)."""
+    from analysis.data.sources import wikidata
+
+    projects = [project_of(p) for p in projects]
+    found, record = wikidata.resolve(wikidata.parse_articles(articles), projects, http, name_of, log)
+    entries = [Entry(r.project, r.article, r.app_name,
+                     f"{slugify(r.project)}/{slugify(r.article)}-{start:%Y%m%d}-{end:%Y%m%d}.json", qid=r.qid,
+                     title=r.title) for r in found]
+    return ViewsLock(sorted(set(projects)), start, end, entries, "", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     {"projects": list(projects), "articles": [a.strip() for a in articles]}, record)
+
+
 def fetch_views(projects: list[str], articles: list[str], start: date, end: date, lock_path: Path,
                 http: Http | None = None, cache: Path | None = None, log=print) -> pl.DataFrame:
     """Fetch (or reuse from the cache) every article's daily views and pin each body in the lock.
@@ -195,18 +238,18 @@ def fetch_views(projects: list[str], articles: list[str], start: date, end: date
     Raises RemoteError (exit 1) for a 404 (named by article), a truncated body, or a body that
     differs from the lock; InputError (exit 2) for unknown titles or a lock of another request.
     """
-    wanted = plan(projects, articles, start, end)
     base = wikimedia_api()
-    if lock_path.exists():
+    http = http or Http(user_agent=wikimedia_user_agent())
+    if start > end:
+        raise InputError(f"empty window: --start {start} is after --end {end}")
+    if lock_path.exists():  # the lock's titles, never re-resolved: a rerun asks for the same articles
         lock = read_views_lock(lock_path)
-        if (lock.start, lock.end, {(e.project, e.article) for e in lock.entries}) != (
-                start, end, {(e.project, e.article) for e in wanted}):
+        if not lock.matches(projects, articles, start, end):
             raise InputError(f"{lock_path} pins another request ({lock.start} .. {lock.end}, "
                              f"{len(lock.entries)} articles): give another --lock, or the same arguments")
     else:
-        lock = ViewsLock(sorted(set(projects)), start, end, wanted, base,
-                         datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    http = http or Http(user_agent=wikimedia_user_agent())
+        lock = new_lock(projects, articles, start, end, http, log)
+        lock.api = base
     root = cache_dir(cache)
     frames, recorded = [], 0
     try:
@@ -259,7 +302,7 @@ def load_locked_views(lock_path: Path, cache: Path | None = None) -> pl.DataFram
     """The locked views from the cache only (never the network), each body verified."""
     lock = read_views_lock(lock_path)
     hint = (f"exodus data fetch --source wikipedia --projects {','.join(lock.projects)} --articles "
-            f"\"{','.join(sorted({e.article for e in lock.entries}))}\" --start {lock.start} --end {lock.end} --lock {lock_path}")
+            f"\"{','.join((lock.request or {}).get('articles') or sorted({e.article for e in lock.entries}))}\" --start {lock.start} --end {lock.end} --lock {lock_path}")
     frames = []
     for e in lock.entries:
         path = cache_dir(cache) / e.file

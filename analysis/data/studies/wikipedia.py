@@ -37,6 +37,10 @@ TOP100_NOTES = [
     "pre-period is entirely below the chart (Signal, Telegram, WhatsApp, Gab, Twitter, and Parler from "
     "2020-12-01) no ITS is estimable: the answer is then a bound, or 'not identified' with the reason.",
     wp.PARLER_NOTE,
+    "Pageview-scale bounds (table pageview_bounds, analysis.models.events.pageview_bounds): the list also bounds each "
+    "article's views - known where listed, at most the day's #100 views where not - so a listed window day gives "
+    "'at least k times the highest daily views possible in the pre-period', for all events to that day together. "
+    "They are bounds from the data under one stated assumption, not confidence bounds.",
     "Placebo year: the same weeks one year earlier (2019-12-01 .. 2020-02-29 are shipped; 52 weeks earlier, "
     "same weekdays) are fitted with the same design in the robustness section (table placebo_year).",
 ]
@@ -156,7 +160,7 @@ def load_views_study(lock: Path) -> StudyData:
         raise InputError(
             f"study 'wiki-views' reads Wikimedia pageviews pinned by {_rel(lock)}, which does not exist yet. With "
             "network access: exodus data fetch --source wikipedia --projects en.wikipedia,de.wikipedia --articles "
-            "\"Signal_(software),Telegram_(software),WhatsApp,Parler,Gab_(social_network),Twitter\" --start 2020-11-01 "
+            "\"Signal,WhatsApp,Twitter,en:Telegram_(software),en:Parler,en:Gab_(social_network)\" --start 2020-11-01 "
             f"--end 2021-02-28 --lock {_rel(lock)}. The shipped real study runs offline: exodus run --study wiki-top100")
     views = wikimedia.load_locked_views(lock)
     depth = int(views["views"].max()) + 1  # no chart: nothing is below it (pageviews are uncensored)

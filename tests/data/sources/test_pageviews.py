@@ -43,6 +43,16 @@ def body(project: str, article: str, start: date, end: date, skip: date | None =
     return json.dumps({"items": items}).encode()
 
 
+SITELINKS = {"Q19718090": {"enwiki": "Signal (software)", "dewiki": "Signal (Messenger)"}}
+
+
+def wikidata_body(ids: list[str]) -> bytes:
+    """wbgetentities&props=sitelinks in the API's format (titles with spaces)."""
+    return json.dumps({"entities": {q: {"type": "item", "id": q, "sitelinks": {
+        site: {"site": site, "title": t, "badges": []} for site, t in SITELINKS[q].items()}} for q in ids},
+        "success": 1}).encode()
+
+
 PATH = re.compile(r"/api/metrics/pageviews/per-article/([a-z.]+)/all-access/user/(.+)/daily/(\d{8})00/(\d{8})00")
 
 
@@ -56,6 +66,15 @@ class Server:
     def handler(self, request):
         self.calls.append(request.path)
         self.agents.append(request.headers.get("User-Agent", ""))
+        if request.path == "/wikidata/w/api.php":
+            assert request.args["action"] == "wbgetentities" and request.args["props"] == "sitelinks"
+            if "titles" in request.args:  # a raw title's item: found by its sitelink, else "missing"
+                site, title = request.args["sites"], request.args["titles"]
+                hit = [q for q, links in SITELINKS.items() if links.get(site) == title]
+                data = wikidata_body(hit) if hit else json.dumps(
+                    {"entities": {"-1": {"site": site, "title": title, "missing": ""}}, "success": 1}).encode()
+                return Response(data, content_type="application/json")
+            return Response(wikidata_body(request.args["ids"].split("|")), content_type="application/json")
         m = PATH.fullmatch(unquote(request.path))
         if not m:
             return Response("bad path", status=400)
@@ -78,8 +97,9 @@ class Server:
 @pytest.fixture
 def api(httpserver, monkeypatch, tmp_path):
     s = Server()
-    httpserver.expect_request(re.compile(r"/api/.*")).respond_with_handler(s.handler)
+    httpserver.expect_request(re.compile(r"/(api|wikidata)/.*")).respond_with_handler(s.handler)
     monkeypatch.setenv("EXODUS_WIKIMEDIA_API", httpserver.url_for("/api"))
+    monkeypatch.setenv("EXODUS_WIKIDATA_API", httpserver.url_for("/wikidata/w/api.php"))
     monkeypatch.setenv("EXODUS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("EXODUS_LOCKS_DIR", str(tmp_path / "locks"))
     monkeypatch.setenv("EXODUS_REPORTS_DIR", str(tmp_path / "reports"))
