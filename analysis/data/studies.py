@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,7 @@ class StudyData:
     views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
     notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
     outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" (analysis.report.outcome)
+    report_tables: Callable[..., None] | None = None  # (data, params, build dir): study-specific tables of a run
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ STUDIES = {
     **{k: v.title for k, v in ARCHIVE_STUDIES.items()},
     "wiki-top100": "English Wikipedia daily top-100 articles (real, CC0, shipped): attention, runs offline",
     "wiki-views": "Wikimedia per-article daily pageviews pinned by data/locks/wiki-views.json (real)",
+    "wiki-dp": "Wikimedia differentially-private daily pageviews per country, pinned by data/locks/wiki-dp.json (real)",
 }
 
 

@@ -261,6 +261,8 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         from analysis.data.wiki_studies import write_views_table
 
         write_views_table(data.views, build / "tables" / "study_views.csv")
+    if data.report_tables is not None and not failure:  # study-specific tables from the shared fit
+        data.report_tables(data, checked.params, build)
     status = "failed" if failure else "complete"
     manifest = {
         "version": version, "version_hash": vhash, "study": values["study"], "title": data.title,
