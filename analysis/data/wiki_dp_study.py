@@ -171,16 +171,16 @@ def _with_multiples(out: pl.DataFrame, z: float) -> pl.DataFrame:
 
 
 def pooled_attribution(per_country: pl.DataFrame, alpha: float = 0.05) -> pl.DataFrame:
-    """Each app's group sums pooled across countries (random effects, REML:
-    :func:`analysis.models.pooling.pool`)."""
+    """Each app's group sums pooled across the countries that have the same terms (at least two;
+    random effects, REML: :func:`analysis.models.pooling.pool`)."""
     from scipy.stats import norm
 
     from analysis.models.pooling import pool
 
-    rows = []
-    for (app, store, group), g in per_country.group_by("app_name", "store", "group", maintain_order=True):
+    rows = []  # only sums of the same terms are pooled (a country where a term is not identified differs)
+    for (app, store, group, _), g in per_country.group_by("app_name", "store", "group", "terms", maintain_order=True):
         g = g.filter(pl.col("se") > 0)
-        if g.height == 0:
+        if g.height < 2:
             continue
         p = pool(g["estimate"].to_list(), g["se"].to_list(), "reml", alpha)
         rows.append({"level": "pooled", "app_name": app, "country": "pooled(" + ",".join(sorted(g["country"])) + ")",

@@ -34,13 +34,16 @@ def lock() -> DPLock:
     return DPLock({"Signal": "Q19718090", "WhatsApp": "Q1049511"}, D1, D3, days)
 
 
-def test_views_are_summed_over_editions_and_the_editions_kept():
+def test_views_are_summed_over_the_series_editions_and_all_editions_kept():
     p = dp_panel.country_panel(rows(), lock())
     assert p.height == 2 * 2 * 3  # apps x countries x days
     got = {(r["app_name"], r["country"], r["date"]): r for r in p.iter_rows(named=True)}
-    assert got[("Signal", "in", D1)]["views"] == 1500 and got[("Signal", "in", D1)]["editions"] == "en.wikipedia,hi.wikipedia"
-    assert got[("Signal", "in", D1)]["n_editions"] == 2 and got[("Signal", "in", D1)]["country_name"] == "India"
-    assert got[("Signal", "in", D2)]["views"] == 1200 and got[("Signal", "in", D2)]["editions"] == "en.wikipedia"
+    d1, d2 = got[("Signal", "in", D1)], got[("Signal", "in", D2)]
+    # hi is released on D1 only: the series is summed over en (released every day it has a row)
+    assert (d1["views"], d1["views_all_editions"], d1["editions"], d1["n_editions"]) == (
+        1000, 1500, "en.wikipedia,hi.wikipedia", 2)
+    assert (d1["editions_used"], d1["n_used"], d1["country_name"]) == ("en.wikipedia", 1, "India")
+    assert (d2["views"], d2["views_all_editions"], d2["editions"]) == (1200, 1200, "en.wikipedia")
     assert got[("Signal", "us", D1)]["status"] == "observed"
 
 
@@ -52,12 +55,21 @@ def test_a_released_day_without_a_row_is_censored_below_450_and_a_missing_day_is
     assert set(p["threshold"]) == {450} and p.filter(pl.col("censored"))["views"].null_count() == 4
 
 
+def test_a_series_with_two_editions_every_day_is_summed_over_both_and_censored_per_edition():
+    r = rows().filter(pl.col("date") == D1)  # on D1 alone, India's Signal has en and hi
+    one = DPLock({"Signal": "Q19718090"}, D1, D1, [DayEntry(D1.isoformat(), "u1", "ok")])
+    p = dp_panel.country_panel(r, one).filter(pl.col("country") == "in")
+    assert (p["views"][0], p["n_used"][0], p["editions_used"][0]) == (1500, 2, "en.wikipedia,hi.wikipedia")
+    rp = dp_panel.rank_panel(p)
+    assert rp.filter(pl.col("app_name") == "Signal")["rank"][0] == round(dp_panel.SCALE / 750)  # mean per edition
+
+
 def test_the_pseudo_rank_is_censored_exactly_below_450_views_in_the_chart_machinery():
     p = dp_panel.country_panel(rows(), lock())
     rp = dp_panel.rank_panel(p)
     sig = rp.filter(pl.col("app_name") == "Signal", pl.col("country") == "in", pl.col("date") == D1)
-    assert sig["rank"][0] == round(450 * 10**8 / 1500) and sig["chart_depth"][0] == dp_panel.DEPTH
-    assert math.log(sig["rank"][0]) == pytest.approx(math.log(dp_panel.SCALE) - math.log(1500), abs=1e-9)
+    assert sig["rank"][0] == round(450 * 10**8 / 1000) and sig["chart_depth"][0] == dp_panel.DEPTH
+    assert math.log(sig["rank"][0]) == pytest.approx(math.log(dp_panel.SCALE) - math.log(1000), abs=1e-9)
     assert round(dp_panel.SCALE / 450) == dp_panel.DEPTH  # 450 views sit exactly at the depth
     grid = complete_daily(rp, ["Signal", "WhatsApp"], D1, D3)
     want = {(r["app_name"], r["country"], r["date"]): r["status"] for r in p.iter_rows(named=True)}
@@ -69,7 +81,7 @@ def test_the_pseudo_rank_is_censored_exactly_below_450_views_in_the_chart_machin
 def test_noise_effect_matches_the_laplace_delta_method_at_the_observed_levels():
     days = [date(2021, 1, d) for d in range(1, 21)]
     p = pl.DataFrame({"date": days * 2, "app_name": ["A"] * 40, "country": ["us"] * 20 + ["in"] * 20,
-                      "views": [450] * 20 + [10_000] * 20, "n_editions": [1] * 20 + [2] * 20,
+                      "views": [450] * 20 + [10_000] * 20, "n_used": [1] * 20 + [2] * 20,
                       "status": ["observed"] * 40})
     n = dp_panel.noise_effect(p, draws=20000).sort("country")
     rec = {r["country"]: r for r in n.iter_rows(named=True)}
