@@ -99,3 +99,24 @@ def test_the_study_recovers_the_known_us_deplatforming_effect_beyond_the_common_
     assert set(att["country"]) >= {"us", "in", "br", "de"}  # from country_code, lower-cased
     noise = tables["dp_noise"].filter(pl.col("app_name") == "Signal", pl.col("country") == "us").row(0, named=True)
     assert noise["noise_sd_log_delta"] == pytest.approx(math.sqrt(2) * 30 / noise["median_views"])
+
+
+@pytest.mark.slow
+def test_exodus_run_wiki_dp_writes_the_attribution_table_offline(release, tmp_path, httpserver, capsys):
+    import json
+
+    from analysis import cli
+
+    n = len(httpserver.log)
+    assert cli.main(["run", "--study", "wiki-dp"]) == 0, capsys.readouterr().err[-3000:]
+    assert len(httpserver.log) == n  # offline once fetched
+    version = next((tmp_path / "reports" / "wiki-dp").glob("wiki-dp-*"))
+    att = pl.read_csv(version / "tables" / "attribution.csv")
+    assert {"us", "in", "br", "de"} <= set(att.filter(pl.col("level") == "country")["country"])
+    c = att.filter(pl.col("level") == "contrast", pl.col("app_name") == "Signal", pl.col("group") == "deplatforming")
+    assert c["ci_low"][0] <= -sim.DEPLATFORMING <= c["ci_high"][0]
+    m = json.loads((version / "manifest.json").read_text())
+    assert m["parameters"]["contrast_controls"] == ["in", "br", "de"] and m["synthetic"] is False
+    assert any("Laplace noise of scale 30" in note for note in m["study_notes"])
+    for name in ("headline_multiples", "dp_panel", "dp_noise", "study_views"):
+        assert (version / "tables" / f"{name}.csv").is_file()
