@@ -13,6 +13,8 @@ the privacy shock dominated, India, Brazil and Germany by default: ``contrast_tr
 - ``tables/attribution.csv``: the event terms summed by attribution group
   (:func:`analysis.data.events.event_groups`) per app and country, for the contrast, and pooled
   across countries, with the attention multiple ``exp(-L)`` (the factor on daily pageviews);
+- ``tables/deplatforming_answer.csv``: for Signal and Telegram, what the deplatformings added in
+  the US beyond the common privacy shock (the contrast's deplatforming group), as a multiple;
 - ``tables/headline_multiples.csv``: the window-average effects as attention multiples;
 - ``tables/dp_panel.csv`` (the panel with its editions) and ``tables/dp_noise.csv`` (what the
   Laplace noise adds at the observed levels, :func:`analysis.data.dp_panel.noise_effect`).
@@ -200,6 +202,27 @@ def headline_multiples(effects: pl.DataFrame) -> pl.DataFrame:
                      (-pl.col("ci_low")).exp().alias("multiple_high")).sort("app_name", "country")
 
 
+def deplatforming_answer(att: pl.DataFrame, apps: tuple[str, ...] = ("Signal", "Telegram")) -> pl.DataFrame:
+    """One sentence per app: what the deplatformings added in the treated country beyond the common
+    privacy shock (the contrast's deplatforming group), or why it is not available."""
+    rows = []
+    for app in apps:
+        c = att.filter(pl.col("level") == "contrast", pl.col("app_name") == app, pl.col("group") == "deplatforming")
+        if c.height == 0:
+            rows.append({"app_name": app, "contrast": None, "attention_multiple": None, "multiple_low": None,
+                         "multiple_high": None, "sentence": f"{app}: no contrast estimate (the app is not in the lock, "
+                         "or a control country has no observed pre-period day: censored below 450)"})
+            continue
+        r = c.row(0, named=True)
+        rows.append({"app_name": app, "contrast": r["country"], "attention_multiple": r["attention_multiple"],
+                     "multiple_low": r["multiple_low"], "multiple_high": r["multiple_high"],
+                     "sentence": f"{app}: beyond the common privacy shock ({r['country']}), the deplatformings "
+                                 f"({r['terms']}) multiplied daily pageviews by {r['attention_multiple']:.2f} "
+                                 f"(95% CI {r['multiple_low']:.2f} .. {r['multiple_high']:.2f}); attention, not downloads"})
+    return pl.DataFrame(rows, schema={"app_name": pl.String, "contrast": pl.String, "attention_multiple": pl.Float64,
+                                      "multiple_low": pl.Float64, "multiple_high": pl.Float64, "sentence": pl.String})
+
+
 def study_tables(data: StudyData, fit, alpha: float = 0.05) -> dict[str, pl.DataFrame]:
     """The study's own tables from the shared fit (:class:`analysis.models.study.StudyFit`)."""
     per = attribution(fit.effects, data.events, "country", alpha)
@@ -209,7 +232,8 @@ def study_tables(data: StudyData, fit, alpha: float = 0.05) -> dict[str, pl.Data
     spec = fit.spec
     window = data.views.filter(pl.col("date").is_between(spec.start, spec.end))
     pre = max((FIRST_EVENT - spec.start).days, 1)
-    return {"attribution": pl.concat(parts, how="vertical_relaxed"),
+    att = pl.concat(parts, how="vertical_relaxed")
+    return {"attribution": att, "deplatforming_answer": deplatforming_answer(att),
             "headline_multiples": headline_multiples(fit.effects),
             "dp_panel": window,
             "dp_noise": dp_panel.noise_effect(window, window_days=spec.window_days, pre_days=pre)}

@@ -14,8 +14,8 @@ The release's own README documents another layout (files ``<year>-<month>-<day>.
 zero padding, six columns without ``country_code``, the count named ``private_count``); a file in
 that layout, or with a header, is refused naming the difference (:func:`layout_problem`).
 
-Each day's file is downloaded once, hashed (SHA-256 of the exact bytes, pinned in the lock) and
-read line by line, keeping only the rows whose ``item_id`` is one of the chosen apps' QIDs
+Each day's file is downloaded once (one day's file in memory at a time), hashed (SHA-256 of the
+exact bytes, pinned in the lock) and read line by line, keeping only the rows whose ``item_id`` is one of the chosen apps' QIDs
 (:data:`analysis.data.apps.QIDS`); the kept lines are cached verbatim under
 ``EXODUS_CACHE_DIR/wikimedia-dp/<qid-set>/<day>.tsv`` and pinned too.  The lock is rewritten after
 every day, so an interrupted fetch resumes at the first day not done.  A day missing upstream
@@ -277,7 +277,7 @@ def _from_cache(e: DayEntry, root: Path, lock_path: Path) -> list[bytes] | None:
 
 def _download(e: DayEntry, http: Http, qids: dict[str, str], root: Path, lock_path: Path) -> list[bytes] | None:
     """Download one day, verify it against the lock, keep the QIDs' rows and cache them; None on 404."""
-    url = day_url(wikimedia_dp_base(), date.fromisoformat(e.date))
+    url = e.url = day_url(wikimedia_dp_base(), date.fromisoformat(e.date))  # where it is fetched from now
     try:
         data, _ = http.get(url)
     except NotFound:

@@ -97,6 +97,11 @@ def test_the_study_recovers_the_known_us_deplatforming_effect_beyond_the_common_
     pooled = row("pooled", "pooled(br,de,in,us)", "privacy_shock")
     assert pooled["attention_multiple"] == pytest.approx(4.0, rel=0.15)
     assert set(att["country"]) >= {"us", "in", "br", "de"}  # from country_code, lower-cased
+    ans = tables["deplatforming_answer"].sort("app_name").rows(named=True)
+    assert ans[0]["sentence"].startswith("Signal: beyond the common privacy shock (us - mean(in,br,de)), the "
+                                         "deplatformings (X04+X05+X06+X07+X12+X08+X09) multiplied daily pageviews by 3.")
+    assert ans[0]["attention_multiple"] == pytest.approx(c["attention_multiple"])
+    assert ans[1]["app_name"] == "Telegram" and ans[1]["attention_multiple"] is None  # no QID yet: not fetched
     noise = tables["dp_noise"].filter(pl.col("app_name") == "Signal", pl.col("country") == "us").row(0, named=True)
     assert noise["noise_sd_log_delta"] == pytest.approx(math.sqrt(2) * 30 / noise["median_views"])
 
@@ -118,5 +123,5 @@ def test_exodus_run_wiki_dp_writes_the_attribution_table_offline(release, tmp_pa
     m = json.loads((version / "manifest.json").read_text())
     assert m["parameters"]["contrast_controls"] == ["in", "br", "de"] and m["synthetic"] is False
     assert any("Laplace noise of scale 30" in note for note in m["study_notes"])
-    for name in ("headline_multiples", "dp_panel", "dp_noise", "study_views"):
+    for name in ("deplatforming_answer", "headline_multiples", "dp_panel", "dp_noise", "study_views"):
         assert (version / "tables" / f"{name}.csv").is_file()
