@@ -331,6 +331,12 @@ def fetch_dp(apps: list[str], start: date, end: date, lock_path: Path, http: Htt
         log(f"[{i}/{total} days, {total - i} remaining] {e.date}: {e.kept} of {e.lines} rows kept "
             f"({how}, sha256 {e.sha256[:12]})")
     write_json_atomic(lock_path, lock.to_json())
+    if len(res.missing) == total:
+        raise RemoteError(
+            f"no day was found: all {total} day files returned HTTP 404 (e.g. {res.missing[0].url}). The base URL "
+            f"({wikimedia_dp_base()}) does not serve the contract's layout {{base}}/{{YYYY-MM-DD}}.tsv; the release's "
+            f"README ({README_URL}) documents files country_project_page/<year>-<month>-<day>.csv without zero "
+            "padding and without a country_code column. Set EXODUS_WIKIMEDIA_DP to a mirror in the contract's layout")
     res.rows = pl.concat([res.rows, *frames]).sort("date", "app_name", "country_code", "project")
     return res
 

@@ -258,3 +258,12 @@ def test_a_lock_of_another_request_is_not_overwritten(srv, tmp_path):
 def test_days_outside_the_release_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="the release covers 2017-02-09 .. 2023-02-05"):
         dp.fetch_dp(["Signal"], date(2023, 2, 1), date(2023, 2, 10), tmp_path / "l.json", log=lambda m: None)
+
+
+def test_when_every_day_is_missing_the_layout_difference_is_named(srv, tmp_path):
+    srv.missing = set(days())
+    with pytest.raises(RemoteError, match=r"all 6 day files returned HTTP 404 .*README .*<year>-<month>-<day>\.csv "
+                                          r"without zero padding and without a country_code column"):
+        fetch(tmp_path)
+    lock = json.loads((tmp_path / "locks" / "wiki-dp.json").read_text())
+    assert {e["status"] for e in lock["days"]} == {"missing"}
