@@ -42,7 +42,7 @@ class StudyData:
     sources: list[dict[str, str]] = field(default_factory=list)  # provenance records
     views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
     notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
-    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" (analysis.report.outcome)
+    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" | "dp-views" (analysis.report.outcome)
     report_tables: Callable[..., None] | None = None  # (data, params, build dir): study-specific tables of a run
 
 

@@ -129,7 +129,7 @@ def load_dp_study(lock_path: Path) -> StudyData:
                              f"the QIDs {lock.apps}; Laplace noise scale {NOISE['scale']:g}, released above 450"),
                   "lock": _rel(lock_path), "sha256": sha256(blob)},
                  _events_source()],
-        views=panel, notes=list(NOTES), outcome="attention", report_tables=write_tables)
+        views=panel, notes=list(NOTES), outcome="dp-views", report_tables=write_tables)
 
 
 def _sum_terms(g: pl.DataFrame) -> dict:

@@ -64,7 +64,7 @@ def test_the_loaded_panel_reproduces_the_served_numbers(release):
     tw = data.views.filter(pl.col("app_name") == "Twitter", pl.col("country") == "de")
     pre = tw.filter(pl.col("date") < date(2021, 1, 1))
     assert pre["status"].value_counts().sort("status")["status"].to_list() == ["censored"]  # 300 + noise < 450
-    assert data.outcome == "attention" and data.chart_depth == 10**8 and data.synthetic is False
+    assert data.outcome == "dp-views" and data.chart_depth == 10**8 and data.synthetic is False
 
 
 def fit(release):
@@ -123,5 +123,11 @@ def test_exodus_run_wiki_dp_writes_the_attribution_table_offline(release, tmp_pa
     m = json.loads((version / "manifest.json").read_text())
     assert m["parameters"]["contrast_controls"] == ["in", "br", "de"] and m["synthetic"] is False
     assert any("Laplace noise of scale 30" in note for note in m["study_notes"])
+    from analysis.report.answer import read_answer
+
+    answer = read_answer(version / "tables" / "03_summary-answer.csv")
+    wa = answer.filter(pl.col("estimand") == "window_average", pl.col("app_name") == "Signal", pl.col("country") == "us")
+    assert "Signal's daily pageviews rose" in wa["sentence"][0] and answer["downloads_factor"].null_count() == answer.height
+    assert m["headline"][0]["outcome"] == "dp-views"
     for name in ("deplatforming_answer", "headline_multiples", "dp_panel", "dp_noise", "study_views"):
         assert (version / "tables" / f"{name}.csv").is_file()
