@@ -160,6 +160,7 @@ def test_an_app_without_a_qid_is_skipped_with_one_line(srv, tmp_path):
         fetch(tmp_path, apps=("Signal", "NoSuchApp"))
 
 
+@pytest.mark.slow  # two CLI runs: about 2 s
 def test_a_day_missing_upstream_is_named_and_the_other_days_go_on(srv, tmp_path, capsys):
     srv.missing = {date(2021, 1, 6)}
     assert cli.main(cli_args(tmp_path)) == 0
@@ -207,6 +208,15 @@ def test_a_file_in_another_layout_is_refused_naming_the_difference(srv, tmp_path
     srv.body[START] = body.encode()
     with pytest.raises(DataError, match=want):
         fetch(tmp_path)
+
+
+def test_a_day_missing_upstream_is_recorded_and_the_other_days_are_fetched(srv, tmp_path):
+    srv.missing = {date(2021, 1, 6)}
+    lines: list[str] = []
+    res = fetch(tmp_path, log=lines.append)
+    assert [e.date for e in res.missing] == ["2021-01-06"] and res.downloaded == 5
+    assert sorted(set(res.rows["date"])) == [d for d in days() if d != date(2021, 1, 6)]
+    assert any(re.search(r"\[3/6 days, 3 remaining\] 2021-01-06: not found upstream \(HTTP 404\)", ln) for ln in lines)
 
 
 def test_a_changed_upstream_file_is_refused_naming_it_and_both_hashes(srv, tmp_path, capsys):
