@@ -14,6 +14,8 @@ can relocate things with ``monkeypatch.setenv``.
   an e-mail or URL put in the User-Agent, as Wikimedia's policy asks.
 - ``EXODUS_WIKIDATA_API``: the Wikidata action API (default https://www.wikidata.org/w/api.php; a
   loopback server in tests), read by :func:`wikidata_api`.
+- ``EXODUS_WIKIMEDIA_DP``: base URL of Wikimedia's differentially-private per-country pageview
+  release (:func:`wikimedia_dp_base`, default the published ``country_project_page_historical`` path).
 - ``EXODUS_RUN``: set to ``1`` in the kernels of ``exodus run`` (:data:`RUN_FLAG`, :func:`in_report_run`).
 
 ``GITHUB_TOKEN`` (optional, GitHub API only) is read here too (:func:`github_token`).
@@ -103,3 +105,12 @@ def wikimedia_user_agent() -> str:
     https://meta.wikimedia.org/wiki/User-Agent_policy asks for a way to reach the operator."""
     contact = os.environ.get("EXODUS_WIKIMEDIA_CONTACT", "").strip() or "contact: set EXODUS_WIKIMEDIA_CONTACT"
     return f"exodus-research-package/1.0 (research on January 2021 app migrations; {contact}) python-urllib"
+
+
+DEFAULT_WIKIMEDIA_DP = "https://analytics.wikimedia.org/published/datasets/country_project_page_historical"
+
+
+def wikimedia_dp_base() -> str:
+    """Base URL of the differentially-private country x project x page release
+    (``EXODUS_WIKIMEDIA_DP``; a loopback server in tests), without a trailing slash."""
+    return os.environ.get("EXODUS_WIKIMEDIA_DP", DEFAULT_WIKIMEDIA_DP).rstrip("/")

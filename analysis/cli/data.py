@@ -8,6 +8,8 @@
     exodus data fetch [--lock data/locks/jan2021.json] [--daily RULE] [--out panel.parquet]
     exodus data fetch --source wikipedia --projects en.wikipedia[,de.wikipedia] --articles "Signal,en:Parler,..."
                       --start YYYY-MM-DD --end YYYY-MM-DD [--lock data/locks/wiki-views.json]
+    exodus data fetch --source wikimedia-dp --apps Signal,Telegram,WhatsApp,... --start YYYY-MM-DD
+                      --end YYYY-MM-DD [--lock data/locks/wiki-dp.json]
 
 Bad input (files, arguments, a hash mismatch) exits with code 2; a network failure or a rate
 limit that would take too long to wait out exits with code 1 after saving progress.
@@ -126,9 +128,35 @@ def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch_wikimedia_dp(args: argparse.Namespace) -> int:
+    from analysis.config import wikimedia_user_agent
+    from analysis.data.sources import wikimedia_dp
+    from analysis.data.sources.remote import Http
+    from analysis.data.studies.wiki_dp import dp_lock
+
+    missing = [n for n in ("apps", "start", "end") if getattr(args, n) is None]
+    if missing:
+        raise InputError(f"exodus data fetch --source wikimedia-dp needs --{' --'.join(missing)}")
+    lock = Path(args.lock) if args.lock else dp_lock()
+    res = wikimedia_dp.fetch_dp(_csv(args.apps), args.start, args.end, lock,
+                                http=Http(max_wait=args.max_wait, user_agent=wikimedia_user_agent()),
+                                log=lambda m: print(m, file=sys.stderr, flush=True))
+    days = len(res.lock.days)
+    print(f"{days - len(res.missing)} of {days} days pinned in {lock} ({res.downloaded} downloaded, "
+          f"{res.from_cache} from the cache); {res.rows.height} rows of {res.rows['app_name'].n_unique()} apps in "
+          f"{res.rows['country_code'].n_unique()} countries")
+    if res.missing:
+        print(f"{len(res.missing)} day(s) missing upstream (HTTP 404), treated as unknown (no data), not censored: "
+              + ", ".join(e.date for e in res.missing))
+    print("Next: exodus run --study wiki-dp" + ("" if lock == dp_lock() else f" (with the lock at {dp_lock()})"))
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     if args.source == "wikipedia":
         return _cmd_fetch_wikipedia(args)
+    if args.source == "wikimedia-dp":
+        return _cmd_fetch_wikimedia_dp(args)
     from analysis.data.sources import fetch
     from analysis.data.sources.remote import Http
     from analysis.data.studies.registry import ARCHIVE_STUDIES
@@ -176,14 +204,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     lk.set_defaults(func=_cmd_lock)
 
     f = dsub.add_parser("fetch", help="download and verify exactly the locked files, then build the panel")
-    f.add_argument("--source", default="app-rankings", choices=["app-rankings", "wikipedia"],
-                   help="app-rankings (archive snapshots of a lock) or wikipedia (Wikimedia per-article pageviews)")
+    f.add_argument("--source", default="app-rankings", choices=["app-rankings", "wikipedia", "wikimedia-dp"],
+                   help="app-rankings (archive snapshots of a lock), wikipedia (Wikimedia per-article pageviews) or "
+                        "wikimedia-dp (Wikimedia's differentially-private pageviews per country)")
+    f.add_argument("--apps", help="wikimedia-dp: comma-separated app names (those with a Wikidata QID are fetched)")
     f.add_argument("--projects", help="wikipedia: comma-separated editions, e.g. en.wikipedia,de.wikipedia")
     f.add_argument("--articles", help="wikipedia: comma-separated app names (resolved per edition through Wikidata sitelinks), "
                         "raw titles (every edition) or edition:Title (one edition), e.g. Signal,de:Signal_(Messenger)")
-    f.add_argument("--start", type=_date, help="wikipedia: first UTC day, YYYY-MM-DD")
-    f.add_argument("--end", type=_date, help="wikipedia: last UTC day, YYYY-MM-DD")
-    f.add_argument("--lock", help="lock file (default: data/locks/jan2021.json; wikipedia: data/locks/wiki-views.json)")
+    f.add_argument("--start", type=_date, help="wikipedia, wikimedia-dp: first UTC day, YYYY-MM-DD")
+    f.add_argument("--end", type=_date, help="wikipedia, wikimedia-dp: last UTC day, YYYY-MM-DD")
+    f.add_argument("--lock", help="lock file (default: data/locks/jan2021.json; wikipedia: data/locks/wiki-views.json; "
+                                  "wikimedia-dp: data/locks/wiki-dp.json)")
     f.add_argument("--daily", default="nearest:12", metavar="RULE", help="hourly -> daily rule (nearest:H, best, median)")
     f.add_argument("--out", help="panel parquet (default: in the cache, keyed by the lock's hash)")
     f.add_argument("--max-wait", type=float, default=3600, help="longest rate-limit wait in seconds")

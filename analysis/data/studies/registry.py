@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -41,7 +42,8 @@ class StudyData:
     sources: list[dict[str, str]] = field(default_factory=list)  # provenance records
     views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
     notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
-    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" (analysis.report.answer.outcome)
+    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" | "dp-views" (analysis.report.answer.outcome)
+    report_tables: Callable[..., None] | None = None  # (data, params, build dir): study-specific tables of a run
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ STUDIES = {
     **{k: v.title for k, v in ARCHIVE_STUDIES.items()},
     "wiki-top100": "English Wikipedia daily top-100 articles (real, CC0, shipped): attention, runs offline",
     "wiki-views": "Wikimedia per-article daily pageviews pinned by data/locks/wiki-views.json (real)",
+    "wiki-dp": "Wikimedia differentially-private daily pageviews per country, pinned by data/locks/wiki-dp.json (real)",
 }
 
 

@@ -79,6 +79,10 @@ def study_defaults(study: str) -> dict:
             return {}
         panel = wikimedia.load_locked_views(lock)
         return wikimedia.views_defaults(panel)
+    if study == "wiki-dp":
+        from analysis.data.studies import wiki_dp as wiki_dp_study
+
+        return wiki_dp_study.study_defaults()
     return {}
 
 
@@ -87,7 +91,11 @@ def load(study: str) -> StudyData:
         return load_top100_study()
     if study == "wiki-views":
         return load_views_study(views_lock())
-    raise InputError(f"unknown Wikipedia study {study!r}; available: wiki-top100, wiki-views")
+    if study == "wiki-dp":
+        from analysis.data.studies import wiki_dp as wiki_dp_study
+
+        return wiki_dp_study.load_dp_study(wiki_dp_study.dp_lock())
+    raise InputError(f"unknown Wikipedia study {study!r}; available: wiki-top100, wiki-views, wiki-dp")
 
 
 def _events_source() -> dict[str, str]:

@@ -8,6 +8,9 @@
 - ``views`` (uncensored per-article pageviews): log(daily pageviews), **positive** = more
   attention; effects are reported on that scale exactly as estimated, multiples are
   ``exp(+L)``; no downloads multiple.
+- ``dp-views`` (the differentially-private per-country release, censored below 450): fitted as
+  the pseudo-rank ``450e8 / views`` of :mod:`analysis.data.sources.dp_panel`, so the scale is the rank's
+  (negative = more views) and ``exp(-L)`` is the factor on daily pageviews; no downloads multiple.
 """
 
 from __future__ import annotations
@@ -16,16 +19,22 @@ import math
 
 from analysis.errors import InputError
 
-OUTCOMES = ("rank", "attention", "views")
-NOUNS = {"rank": "rank", "attention": "pageview-chart rank", "views": "daily pageviews"}
+OUTCOMES = ("rank", "attention", "views", "dp-views")
+NOUNS = {"rank": "rank", "attention": "pageview-chart rank", "views": "daily pageviews",
+         "dp-views": "daily pageviews"}
 SCALES = {"rank": "change in log(rank) (negative = climbed)",
           "attention": "change in log(pageview-chart rank) (negative = more attention)",
-          "views": "change in log(daily pageviews) (positive = more attention)"}
+          "views": "change in log(daily pageviews) (positive = more attention)",
+          "dp-views": "change in log(450e8 / daily pageviews) (negative = more attention)"}
 NOTES = {
     "attention": ("Outcome: the article's rank on the pageview chart (attention), not downloads: the effects are "
                   "changes in log(pageview-chart rank), negative = more attention; no downloads multiple is given."),
     "views": ("Outcome: the article's daily pageviews (attention), not downloads: the effects are changes in "
               "log(daily pageviews), positive = more attention; no downloads multiple is given."),
+    "dp-views": ("Outcome: the app's daily pageviews per country (attention, differentially private, censored below "
+                 "450), not downloads: the effects are changes in log(450e8 / views) = minus the change in "
+                 "log(views), negative = more attention; exp(-effect) is the factor on daily pageviews; no "
+                 "downloads multiple is given."),
 }
 
 

@@ -240,7 +240,7 @@ def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
         shown = others.filter(pl.col("kind") != "not_identified")
         if shown.height:
             what = "rank multiple" if outcome == "rank" else f"{O.NOUNS[outcome]} multiple"
-            up = "more views" if outcome == "views" else "climbed"
+            up = "more views" if outcome in ("views", "dp-views") else "climbed"
             parts.append(f"Elsewhere, {what} against the forecast (95% CI; above 1 = {up}): "
                          + "; ".join(_compact(r, outcome) for r in shown.iter_rows(named=True)) + ".")
         if others.height > shown.height:

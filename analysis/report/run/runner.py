@@ -260,6 +260,13 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         from analysis.data.studies.wikipedia import write_views_table
 
         write_views_table(data.views, build / "tables" / "study_views.csv")
+    if data.report_tables is not None and not failure:  # study-specific tables from the shared fit
+        try:
+            data.report_tables(data, checked.params, build)
+        except OSError:
+            raise
+        except Exception as exc:  # the run is kept, marked failed
+            failure = {"notebook": None, "error": f"study tables: {type(exc).__name__}: {exc}"}
     status = "failed" if failure else "complete"
     manifest = {
         "version": version, "version_hash": vhash, "study": values["study"], "title": data.title,
