@@ -43,7 +43,7 @@ class StudyData:
     views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
     notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
     outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" | "dp-views" (analysis.report.answer.outcome)
-    report_tables: Callable[..., None] | None = None  # (data, params, build dir): study-specific tables of a run
+    report_tables: Callable[..., None] | None = None  # (data, study fit, params, build dir): study-specific tables
 
 
 @dataclass(frozen=True)

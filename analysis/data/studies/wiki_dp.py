@@ -239,11 +239,8 @@ def study_tables(data: StudyData, fit, alpha: float = 0.05) -> dict[str, pl.Data
             "dp_noise": dp_panel.noise_effect(window, window_days=spec.window_days, pre_days=pre)}
 
 
-def write_tables(data: StudyData, params, build: Path) -> None:
-    """Write :func:`study_tables` under ``<build>/tables/`` from the run's shared fit artifact."""
-    from analysis.models.events.estimates import load_or_fit
-
-    fit = load_or_fit(data, params, str(build))
+def write_tables(data: StudyData, fit, params, build: Path) -> None:
+    """Write :func:`study_tables` under ``<build>/tables/`` from the run plan's study fit."""
     out = build / "tables"
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in study_tables(data, fit, params.alpha).items():

@@ -261,10 +261,15 @@ def bounds_for_run(data, params) -> pl.DataFrame:
                            chart=data.panel if "threshold" in data.panel.columns else None)
 
 
+TOP100_STUDY = "wiki-top100"
+
+
 def publish_pageview_bounds(out, data, params) -> pl.DataFrame | None:
-    """Show and save :func:`bounds_for_run` as table ``pageview_bounds`` on a top-100 study (a
-    views grid with a day's #100 ``threshold``); None (nothing written) on any other study."""
-    if data.views is None or "threshold" not in data.views.columns:
+    """Show and save :func:`bounds_for_run` as table ``pageview_bounds`` on the top-100 study
+    (``wiki-top100``: a views grid with each day's #100 views as ``threshold``); None (nothing
+    written) on any other study, including wiki-dp, whose fixed 450-view threshold is a release
+    rule and is handled by its own censored model."""
+    if data.name != TOP100_STUDY or data.views is None or "threshold" not in data.views.columns:
         return None
     bounds = bounds_for_run(data, params)
     out.table("pageview_bounds", bounds, "Bounds on the pageview scale from the top-100 list (bounds from the data, "

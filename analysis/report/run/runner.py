@@ -262,7 +262,9 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         write_views_table(data.views, build / "tables" / "study_views.csv")
     if data.report_tables is not None and not failure:  # study-specific tables from the shared fit
         try:
-            data.report_tables(data, checked.params, build)
+            from analysis.report.run.plan import read_plan
+
+            data.report_tables(data, read_plan(build).study, checked.params, build)
         except OSError:
             raise
         except Exception as exc:  # the run is kept, marked failed
