@@ -36,7 +36,7 @@ from analysis.errors import InputError
 FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual")
 UNIT = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "annual": "year"}
 INTERVAL = {"daily": "1d", "weekly": "1w", "monthly": "1mo", "quarterly": "3mo", "annual": "1y"}
-_YEAR = r"^\s*[0-9]{1,4}(\.0*)?\s*$"
+_YEAR = r"^\s*[0-9]{1,4}(\.0*)?\s*$"  # an --intervention year
 
 
 def slope_unit(freq: str) -> str:
@@ -45,17 +45,15 @@ def slope_unit(freq: str) -> str:
 
 
 def is_year_column(df: pl.DataFrame, col: str) -> bool:
-    """Integers, whole-number floats, or text holding only such numbers (``1989``, ``1970.0``)."""
+    """A numeric column, or text whose every non-empty cell is a number: a column of years
+    (whole numbers such as ``1989`` or ``1970.0``; others are refused by :func:`read_dates`)."""
     dtype = df.schema[col]
-    s = df[col].drop_nulls()
-    if dtype.is_integer():
+    if dtype.is_numeric():
         return True
-    if dtype.is_float():
-        return s.len() > 0 and bool((s == s.round(0)).all())
     if dtype == pl.String:
-        s = s.str.strip_chars()
+        s = df[col].drop_nulls().str.strip_chars()
         s = s.filter(s != "")
-        return s.len() > 0 and bool(s.str.contains(_YEAR).all())
+        return s.len() > 0 and s.cast(pl.Float64, strict=False).null_count() == 0
     return False
 
 
@@ -69,8 +67,8 @@ def read_dates(df: pl.DataFrame, col: str, src: str, row_col: str) -> tuple[pl.D
                "empty date", src, col, row_col)
     if is_year_column(df, col):
         year = pl.col(col).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-        fail_first(df, year.is_null() | (year < 1) | (year > 9999), "not a year between 1 and 9999",
-                   src, col, row_col)
+        fail_first(df, year.is_null() | (year != year.round(0)) | (year < 1) | (year > 9999),
+                   "not a year (a whole number between 1 and 9999)", src, col, row_col)
         return df.with_columns(pl.date(year.cast(pl.Int32), 1, 1).alias(col)), True
     if dtype == pl.Date:
         parsed = pl.col(col)
