@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_censoring, fit_designs, fit_options, fitcheck
+from analysis.cli import fit_censored, fit_censoring, fit_designs, fit_options, fitcheck
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models import engine
@@ -256,6 +256,10 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
     fitcheck.check_variation(y, groups, by, args.outcome)
     design = build_design(np.arange(T, dtype=float), cut, model.impact_obj, model.seasonality_obj, d["weekday"],
                           labels, None)
+    if args.censored_above is not None:  # the study's design path (entry bounds included)
+        fitcheck.check_segments(y, cut, labels, model, groups, by, args.frequency, {})
+        info = fit_options.model_info(model, args, labels, list(design.names))
+        return _all_failed(fit_censored.fit(df, by, model, args, labels, cut, T, info), by)
     short = fitcheck.check_rows(design.X.shape[1], y, model, groups, by)
     fitcheck.check_segments(y, cut, labels, model, groups, by, args.frequency, short)
     fitcheck.check_rank(design.X, list(design.names), y, groups, by, int(cut[0]))
@@ -268,16 +272,13 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
     diag = engine.diagnostics_frame(g)
     reasons = engine.skipped_reasons(g) | short
     model_info = fit_options.model_info(model, args, labels, list(g.design.names))
-    bounds = fit_censoring.bound_groups(Y, flag, cut[0], model, args.censored_above)
     fits = []
     for s in range(groups.height):
         group = {c: _clean(groups[c][s]) for c in by}
         entry: dict = {"group": group, "n_pre": int(g.n_pre[s]), "n_post": int(g.n_post[s]), "model": model_info}
         if g.n_pre[s] == 0 or g.n_post[s] == 0:
             reasons[s] = f"no rows {'before' if g.n_pre[s] == 0 else 'on or after'} the intervention"
-        if s in bounds:
-            entry |= fit_censoring.bound_entry(bounds[s])
-        elif s in reasons:
+        if s in reasons:
             entry |= {"effects": {}, "terms": [], "diagnostics": {}, "error": reasons[s]}
         else:
             rows = eff.filter(pl.col("series") == s).drop("series")
@@ -289,6 +290,11 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
             warn = dg.pop("warnings")
             entry["diagnostics"] = {k: _clean(v) for k, v in dg.items()} | {"warnings": warn.split("; ") if warn else []}
         fits.append(entry)
+    return _all_failed(fits, by)
+
+
+def _all_failed(fits: list[dict], by: list[str]) -> list[dict]:
+    """The fits, unless no group could be fitted: then exit 2 with the first group's reason."""
     if all("error" in f for f in fits):
         first = fits[0]
         where = f" (group {first['group']})" if by else ""
@@ -323,8 +329,8 @@ def format_table(fits: list[dict], alpha: float) -> str:
             out.append(f"   not estimable: {f['error']}")
             continue
         for term, e in f["effects"].items():
-            if e.get("kind") == "bound":
-                out.append(fit_censoring.bound_line(term, e))
+            if e.get("kind") in ("bound", "not_identified"):
+                out.append(fit_censored.row_line(term, e))
         if f.get("terms"):
             ratios = {("slope_change" + t[5:] if t.startswith("slope") else t): e
                       for t, e in f["effects"].items() if "ratio" in e}

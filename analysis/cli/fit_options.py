@@ -52,8 +52,9 @@ def add_arguments(f: argparse.ArgumentParser) -> None:
 
 
 def default_errors(args: argparse.Namespace) -> str:
-    """``ar1`` for an event design (several interventions, gaussian), else ``hac``."""
-    if len(set(args.intervention)) > 1 and args.family == "gaussian":
+    """``ar1`` for an event design (several interventions, gaussian) and for censored data (the
+    study's censored AR(1) path), else ``hac``."""
+    if args.family == "gaussian" and (len(set(args.intervention)) > 1 or args.censored_above is not None):
         return "ar1"
     return "hac"
 
