@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_censored, fit_censoring, fit_designs, fit_options, fitcheck
+from analysis.cli import fit_censored, fit_censoring, fit_designs, fit_multigroup, fit_options, fitcheck
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models import engine
@@ -325,6 +325,9 @@ def format_table(fits: list[dict], alpha: float) -> str:
                    f"{m['family']}{', log(outcome)' if m['transform'] == 'log' else ''}; errors {m['errors']}; "
                    f"impact {m['impact']}; seasonality {m['seasonality']})")
         out.append(f"   errors: {m['description']}")
+        if m.get("design"):
+            out.append(f"   design: {m['design']}: {m['group_col']} = {m['treated']} against the mean of "
+                       f"{len(m['controls'])} control(s) ({', '.join(m['controls'])})")
         if "error" in f:
             out.append(f"   not estimable: {f['error']}")
             continue
@@ -340,9 +343,9 @@ def format_table(fits: list[dict], alpha: float) -> str:
             continue
         parts = [f"Durbin-Watson {_fmt(d.get('durbin_watson'))}",
                  f"Ljung-Box p {_fmt(d.get('ljung_box_p'), True)} (lag {d.get('ljung_box_lag')})",
-                 f"lag-1 ACF {_fmt(d.get('residual_acf1'))}"]
+                 f"lag-1 ACF {_fmt(d.get('residual_acf1'))}"] if "ljung_box_p" in d else []
         for key, label in (("rho", "rho"), ("dispersion", "dispersion"), ("alpha", "NB alpha"),
-                           ("hac_maxlags", "HAC lags")):
+                           ("hac_maxlags", "HAC lags"), ("n_treated", "treated rows"), ("n_control", "control rows")):
             if d.get(key) is not None and not (key == "hac_maxlags" and m["errors"] != "hac"):
                 if key == "alpha" and m["family"] != "negbin":
                     continue
@@ -362,10 +365,17 @@ def run(args: argparse.Namespace) -> int:
         col = fit_designs.parse_contrast(args.contrast)[0]
         cols = [c.strip() for c in (args.by or "").split(",") if c.strip()]
         args.by = ",".join(cols if col in cols else [*cols, col])
+    if args.group_col:  # the treated and control series are told apart by --group-col
+        cols = [c.strip() for c in (args.by or "").split(",") if c.strip()]
+        args.by = ",".join(cols if args.group_col in cols else [*cols, args.group_col])
     df, by, model = prepare(args)
     if args.contrast:
         df, by, model = fit_designs.apply_contrast(df, by, model, args, args.data)
-    fits = fit_all(df, by, model, args)
+    keep: dict = {}
+    if args.group_col or args.treated:
+        fits = fit_multigroup.fit(df, [b for b in by if b != args.group_col], model, args)
+    else:
+        fits = fit_all(df, by, model, args, keep)
     if args.contrast:
         fit_designs.add_parallel_trends(fits, df, by, model, args, args.frequency)
         for f in fits:  # the contrast is taken after --transform, then fitted as is

@@ -54,6 +54,8 @@ def add_arguments(f: argparse.ArgumentParser) -> None:
 def default_errors(args: argparse.Namespace) -> str:
     """``ar1`` for an event design (several interventions, gaussian) and for censored data (the
     study's censored AR(1) path), else ``hac``."""
+    if args.group_col:  # the stacked two-group OLS: Newey-West within group
+        return "hac"
     if args.family == "gaussian" and (len(set(args.intervention)) > 1 or args.censored_above is not None):
         return "ar1"
     return "hac"
@@ -88,7 +90,9 @@ def describe_errors(model: engine.ModelSpec, args: argparse.Namespace) -> str:
             text += ("; small-sample factor n/(n-k) (Stata newey)" if model.hac_correction
                      else "; no small-sample factor")
     if args.errors_default:
-        text += f" [default for {'several interventions' if model.errors == 'ar1' else 'one intervention'}]"
+        why = ("the two-group panel" if args.group_col else "censored data" if args.censored_above is not None
+               else "several interventions" if model.errors == "ar1" else "one intervention")
+        text += f" [default for {why}]"
     return text
 
 
@@ -122,7 +126,7 @@ def terms_lines(terms: list[dict], level: str, unit: str, ratios: dict[str, dict
     ratios = ratios or {}
 
     def label(name: str) -> str:
-        return f"{name} ({unit})" if name.split("@")[0] in ("pre_trend", "slope_change", "post_trend") else name
+        return f"{name} ({unit})" if name.split("@")[0].endswith(("trend", "slope_change")) else name
 
     w = max(len(label(t["name"])) for t in terms) + 2
     out = [f"   {'term':<{w}}{'estimate':>11}{'se':>10}   {level + ' CI':<24}{'p':>8}"
