@@ -63,6 +63,8 @@ def default_errors(args: argparse.Namespace) -> str:
 
 def model_spec(args: argparse.Namespace) -> engine.ModelSpec:
     """The model the arguments declare; contradictions stop with :class:`InputError` (exit 2)."""
+    if bool(args.group_col) != bool(args.treated):
+        raise InputError("--group-col and --treated go together (the column and its treated value)")
     args.errors_default = args.errors is None
     errors = args.errors or default_errors(args)
     censored = args.censored_above is not None and args.family == "gaussian"
