@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_censored, fit_censoring, fit_designs, fit_multigroup, fit_options, fitcheck
+from analysis.cli import fit_censored, fit_censoring, fit_designs, fit_figure, fit_multigroup, fit_options, fitcheck
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models import engine
@@ -361,6 +361,7 @@ def format_table(fits: list[dict], alpha: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    fit_figure.check(args)  # a bad --figure path stops before anything is read or fitted
     if args.contrast:  # the contrast column separates series: fit it as a group column
         col = fit_designs.parse_contrast(args.contrast)[0]
         cols = [c.strip() for c in (args.by or "").split(",") if c.strip()]
@@ -373,7 +374,7 @@ def run(args: argparse.Namespace) -> int:
         df, by, model = fit_designs.apply_contrast(df, by, model, args, args.data)
     keep: dict = {}
     if args.group_col or args.treated:
-        fits = fit_multigroup.fit(df, [b for b in by if b != args.group_col], model, args)
+        fits = fit_multigroup.fit(df, [b for b in by if b != args.group_col], model, args, keep)
     else:
         fits = fit_all(df, by, model, args, keep)
     if args.contrast:
@@ -383,6 +384,9 @@ def run(args: argparse.Namespace) -> int:
     out: dict = {"fits": fits}
     if args.pool:
         out["pooled"] = fit_designs.pooled_terms(fits, args.alpha)
+    if args.figure:
+        fit_figure.draw(args, fits, keep)
+        out["figure"] = str(args.figure)
     if args.json:
         print(json.dumps(out, indent=1, allow_nan=False))
     else:

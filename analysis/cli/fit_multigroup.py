@@ -24,7 +24,7 @@ from analysis.cli import fit_options, fitcheck
 from analysis.errors import InputError
 from analysis.models import engine
 from analysis.models import frequency as freqs
-from analysis.models.multigroup import fit_two_group
+from analysis.models.multigroup import fit_two_group, paths
 
 AUTOCORR_NOTE = "pre-period trends differ between treated and controls"
 
@@ -64,8 +64,10 @@ def series(df: pl.DataFrame, args: argparse.Namespace, model: engine.ModelSpec, 
     return y1, Y0.mean(axis=0)  # NaN where any control is missing
 
 
-def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace) -> list[dict]:
-    """One dict per ``--by`` group, as :func:`analysis.cli.fit.fit_all` (terms, effects, diagnostics)."""
+def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace,
+        keep: dict | None = None) -> list[dict]:
+    """One dict per ``--by`` group, as :func:`analysis.cli.fit.fit_all` (terms, effects, diagnostics);
+    ``keep`` receives the grid and each group's paths (for ``--figure``)."""
     from analysis.cli.fit import _cutoffs
 
     controls = check(args, model, df, by)
@@ -91,6 +93,10 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
         entry: dict = {"group": {c: groups[c][s] for c in by}, "n_pre": int((~np.isnan(y1[:int(cut[0])])).sum()),
                        "n_post": int((~np.isnan(y1[int(cut[0]):])).sum()), "model": info}
         fits.append(entry | _one(y1, y0, cut, labels, model, args, groups, by, s))
+    if keep is not None:
+        keep |= {"dates": dates, "cut": cut, "paths": [f.pop("_path", None) for f in fits]}
+    for f in fits:
+        f.pop("_path", None)
     return fits
 
 
@@ -127,4 +133,6 @@ def _one(y1: np.ndarray, y0: np.ndarray, cut: list[float], labels: list[str], mo
                     f"p = {pt['p']:.2g}): the controls are not a valid comparison")
     diag = {"n": r.n_treated + r.n_control, "n_treated": r.n_treated, "n_control": r.n_control,
             "hac_maxlags": r.lags if model.errors == "hac" else None, "warnings": warn}
-    return {"effects": effects, "terms": terms, "diagnostics": diag}
+    fitted1, fitted0, cf1 = paths(r, np.arange(y1.size, dtype=float), cut, labels, model.impact_obj)
+    path = {"y1": y1, "y0": y0, "fitted1": fitted1, "fitted0": fitted0, "cf1": cf1}
+    return {"effects": effects, "terms": terms, "diagnostics": diag, "_path": path}

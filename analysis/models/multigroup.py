@@ -134,3 +134,16 @@ def fit_two_group(y1: np.ndarray, y0: np.ndarray, t: np.ndarray, cutoffs: list[f
     meat = hac_meat(packed, np.array([lags, lags])).sum(axis=0)
     cov = bread @ meat @ bread * (n / (n - k) if correction else 1.0)
     return TwoGroupFit(names, beta, cov, n - k, lags, n1, n - n1, alpha)
+
+
+def paths(r: TwoGroupFit, t: np.ndarray, cutoffs: list[float], labels: list[str], impact: Impact
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fitted treated, fitted control, and the treated counterfactual (without the difference
+    terms ``group_level``/``group_slope_change``: the treated series following the controls'
+    change at each intervention) on the grid ``t``."""
+    X0, base = design(np.asarray(t, dtype=float), cutoffs, labels, impact)
+    k0 = len(base)
+    control = X0 @ r.beta[:k0]
+    treated = control + X0 @ r.beta[k0:]
+    eff = [j for j, n in enumerate(base) if n.split("@")[0] in BASE_NAMES]
+    return treated, control, treated - X0[:, eff] @ r.beta[k0:][eff]
