@@ -1,20 +1,23 @@
 """``exodus fit``: fit an interrupted time-series model to any regular series in a CSV or parquet.
 
-    exodus fit DATA --date-col COL --outcome COL --intervention DATE [--intervention DATE ...]
-      [--by COL[,COL...]] [--where COL=VALUE ...] [--transform none|log]
-      [--family gaussian|poisson|quasipoisson|negbin] [--exposure COL]
-      [--errors iid|hac|ar1] [--seasonality none|dow|fourier:PERIOD:K]
-      [--impact step|step+slope|pulse|decay:HALF_LIFE] [--alpha 0.05] [--json]
+    exodus fit DATA --date-col COL --outcome COL --intervention DATE|YEAR [--intervention ...]
+      [--frequency daily|weekly|monthly|quarterly|annual] [--by COL[,COL...]] [--where COL=VALUE ...]
+      [--transform none|log] [--family gaussian|poisson|quasipoisson|negbin] [--exposure COL]
+      [--errors iid|hac|ar1] [--hac-lags N] [--hac-correction stata|none]
+      [--seasonality none|dow|fourier:PERIOD:K] [--impact step|step+slope|pulse|decay:HALF_LIFE]
+      [--alpha 0.05] [--json] [--figure PATH.png|PATH.svg] [--group-col COL --treated VALUE]
       [--contrast COL=TREATED:C1[,C2...]] [--pool] [--censored-above DEPTH]
 
-Dates must be regular: daily, weekly or monthly (same day of the month), gaps allowed (missing
-periods are missing, not zero).  Periods are rows: PERIOD of ``fourier`` and HALF_LIFE of
-``decay`` count rows of the series.  The post period starts at the first row on or after the
-intervention date.  ``--by`` fits each group separately (all groups in one batched pass).
-Empty outcome cells are missing values (with ``--censored-above DEPTH``: censored above DEPTH;
-absent dates stay gaps; see ``fit_censoring.py``).  Bad arguments or data stop with a message naming
-the file, column and row, and exit code 2.  ``--contrast`` and ``--pool``: see
-:mod:`analysis.cli.fit_designs`.
+Dates must be regular: daily, weekly, monthly, quarterly or annual (a column of years such as
+1989 reads as annual), gaps allowed (missing periods are missing, not zero).  The frequency is
+inferred when not given and printed; dates off its grid are an error, never relabelled.  Every
+slope is per period of that frequency, and PERIOD of ``fourier`` and HALF_LIFE of ``decay`` count
+periods.  The post period starts at the first row on or after the intervention.  The output is
+the whole coefficient table (intercept, pre_trend, level, slope_change, post_trend).  ``--by``
+fits each group separately (one batched pass); ``--group-col``/``--treated``: the multiple-group
+ITSA; ``--censored-above DEPTH``: empty outcome cells are censored, fitted by the study's event
+design with entry bounds.  Bad arguments or data stop with a message naming the file, column and
+row, and exit code 2.  Details: docs/fit.md.
 """
 
 from __future__ import annotations
@@ -29,7 +32,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_censored, fit_censoring, fit_designs, fit_figure, fit_multigroup, fit_options, fitcheck
+from analysis.cli import (
+    fit_censored,
+    fit_censoring,
+    fit_designs,
+    fit_figure,
+    fit_multigroup,
+    fit_options,
+    fitcheck,
+)
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models import engine

@@ -35,7 +35,7 @@ from analysis.errors import InputError
 from analysis.models import engine
 from analysis.models import frequency as freqs
 from analysis.models.event_design import EventDesign, EventTerm
-from analysis.models.event_fit import KEYS, fit_events
+from analysis.models.event_fit import fit_events
 
 MIN_PRE = 14  # fit_events' default: uncensored pre-period periods for a point estimate
 _SERIES = "app_name"  # the study's key column that carries the group index here

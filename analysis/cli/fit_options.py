@@ -85,7 +85,7 @@ def describe_errors(model: engine.ModelSpec, args: argparse.Namespace) -> str:
     """The error model in words, with the HAC lag rule and correction actually used."""
     text = model.describe_errors()
     if model.errors == "hac":
-        lag = f"{model.hac_maxlags} lags (--hac-lags)" if model.hac_maxlags is not None else \
+        lag = f"lag {model.hac_maxlags} (--hac-lags)" if model.hac_maxlags is not None else \
             "lags floor(4(n/100)^(2/9))"
         text = text.replace("(lags floor(4(n/100)^(2/9)))", f"({lag})")
         if model.family == "gaussian" and not model.censored:

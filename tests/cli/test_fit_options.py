@@ -118,7 +118,7 @@ def test_float_years_and_the_text_table(annual, tmp_path, capsys):
     ref = statsmodels_terms(y, 19, 1, True)
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("post_trend"))
     assert f"{ref['post_trend']['estimate']:.4g}" in line and f"{ref['post_trend']['se']:.4g}" in line
-    assert "1 lags (--hac-lags)" in out and "HAC lags 1" in out
+    assert "lag 1 (--hac-lags)" in out and "HAC lags 1" in out
 
 
 @pytest.mark.parametrize(("freq", "interval", "n", "cut"), [("quarterly", "3mo", 40, 24), ("monthly", "1mo", 60, 36)])
