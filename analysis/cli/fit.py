@@ -169,6 +169,8 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
     df, is_year = freqs.read_dates(df, args.date_col, src, ROW)
     args.frequency_inferred = args.frequency is None
     args.frequency = args.frequency or freqs.infer(df[args.date_col], is_year)
+    if args.frequency_inferred:
+        freqs.check_inferred(df, args.date_col, args.frequency, src, ROW)
     freqs.check_grid(df, args.date_col, args.frequency, src, ROW, is_year)
     df = _numeric(df, args.outcome, src)
     fitcheck.check_finite(df, args.outcome, src)

@@ -117,7 +117,24 @@ def off_grid(col: str, first: date, freq: str) -> pl.Expr:
     return pl.lit(False)
 
 
-def check_grid(df: pl.DataFrame, col: str, freq: str, src: str, row_col: str, is_year: bool) -> None:
+def check_inferred(df: pl.DataFrame, col: str, freq: str, src: str, row_col: str) -> None:
+    """An inferred ``daily``/``weekly`` frequency of dates spaced like a coarser one (median gap of
+    a month, a quarter or a year; a week for daily) is a coarser series with a date off its grid:
+    refused naming that row, rather than fitted with slopes per day (a silent relabelling)."""
+    if freq not in ("daily", "weekly"):
+        return
+    gaps = df[col].unique().sort().diff().dt.total_days().drop_nulls()
+    med = float(gaps.median()) if gaps.len() else 0.0
+    likely = ("annual" if med >= 360 else "quarterly" if med >= 85 else "monthly" if med >= 28
+              else "weekly" if med >= 7 and freq == "daily" else None)
+    if likely is not None:
+        check_grid(df, col, likely, src, row_col, False,
+                   hint=f"; the dates are spaced like {likely} data (median gap {med:g} days): put every date on "
+                        f"the {likely} grid, or give --frequency {freq} to fit them as {freq} data")
+
+
+def check_grid(df: pl.DataFrame, col: str, freq: str, src: str, row_col: str, is_year: bool,
+               hint: str = "") -> None:
     """Every date lies on ``freq``'s grid; the first one that does not is named (exit 2)."""
     if freq not in FREQUENCIES:
         raise InputError(f"--frequency must be one of {', '.join(FREQUENCIES)}, not {freq!r}")
@@ -128,7 +145,7 @@ def check_grid(df: pl.DataFrame, col: str, freq: str, src: str, row_col: str, is
             "monthly": f"on day {first.day} of every month", "weekly": f"a whole number of weeks after {first}",
             "daily": ""}[freq]
     fail_first(df, off_grid(col, first, freq), f"date off the {freq} grid of the series (dates must be {rule}, "
-               f"as the first date {first}; never relabelled)", src, col, row_col)
+               f"as the first date {first}; never relabelled){hint}", src, col, row_col)
 
 
 def period_index(dates: pl.Series, start: date, freq: str) -> np.ndarray:

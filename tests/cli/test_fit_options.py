@@ -189,3 +189,35 @@ def test_contradictory_hac_options_exit_2(annual, capsys, extra, phrase):
     path, _ = annual
     code, _, err = run(capsys, path, "--date-col", "year", "--outcome", "y", "--intervention", "1989", *extra)
     assert code == 2 and phrase in err
+
+
+def test_monthly_dates_with_one_off_day_are_refused_not_read_as_daily(tmp_path, capsys):
+    """Inference must not fall back to daily (slopes per day) because one date is off the grid."""
+    p = tmp_path / "m.csv"
+    p.write_text("m,y\n" + "".join(f"2020-{i:02d}-{'02' if i == 7 else '01'},{i % 4}\n" for i in range(1, 13)))
+    code, out, err = run(capsys, p, "--date-col", "m", "--outcome", "y", "--intervention", "2020-06-01")
+    assert code == 2 and out == "" and "row 7: date off the monthly grid" in err and "--frequency daily" in err
+    code, out, _ = run(capsys, p, "--date-col", "m", "--outcome", "y", "--intervention", "2020-06-01",
+                       "--frequency", "daily", "--errors", "iid", "--json")
+    assert code == 0 and json.loads(out)["fits"][0]["model"]["slope_unit"] == "per day"  # stated, so honoured
+
+
+def test_contrast_parallel_trends_are_per_period_like_the_main_slope(tmp_path, capsys):
+    """Issue 19: the contrast's parallel-trends slope was per day while the main slope was per month."""
+    from analysis.models.contrast import parallel_trends
+
+    months = pl.date_range(date(2015, 1, 1), date(2019, 12, 1), "1mo", eager=True)
+    rng = np.random.default_rng(3)
+    n = months.len()
+    rows = [pl.DataFrame({"m": months, "unit": u, "y": 10 + s * np.arange(n) + rng.normal(0, 0.3, n)})
+            for u, s in (("T", 0.05), ("C", 0.02))]  # synthetic: pre-trend difference 0.03 per month
+    p = tmp_path / "c.csv"
+    pl.concat(rows).write_csv(p)
+    code, out, _ = run(capsys, p, "--date-col", "m", "--outcome", "y", "--intervention", "2018-01-01",
+                       "--contrast", "unit=T:C", "--errors", "iid", "--json")
+    fit = json.loads(out)["fits"][0]
+    d = rows[0]["y"].to_numpy() - rows[1]["y"].to_numpy()
+    ref = parallel_trends(d, np.arange(n, dtype=float), 36.0, None, "none", "iid")
+    assert code == 0 and fit["diagnostics"]["parallel_trends"]["slope_difference"] == pytest.approx(
+        ref.slope_difference, rel=1e-10)
+    assert ref.slope_difference == pytest.approx(0.03, abs=0.01)  # per month, not per day
