@@ -280,9 +280,10 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
                         weekday=d["weekday"], offset=d["offset"], flag=flag)
     if keep is not None:
         keep |= {"fit": g, **d}
-    eff = engine.effects_frame(g, list(g.design.effect_terms))
-    tab = terms_frame(g)
-    diag = engine.diagnostics_frame(g)
+    with np.errstate(divide="ignore", invalid="ignore"):  # groups too short for a statistic: reported below
+        eff = engine.effects_frame(g, list(g.design.effect_terms))
+        tab = terms_frame(g)
+        diag = engine.diagnostics_frame(g)
     reasons = engine.skipped_reasons(g) | short
     model_info = fit_options.model_info(model, args, labels, list(g.design.names))
     fits = []
@@ -387,7 +388,8 @@ def run(args: argparse.Namespace) -> int:
         df, by, model = fit_designs.apply_contrast(df, by, model, args, args.data)
     keep: dict = {}
     if args.group_col or args.treated:
-        fits = fit_multigroup.fit(df, [b for b in by if b != args.group_col], model, args, keep)
+        fits = _all_failed(fit_multigroup.fit(df, [b for b in by if b != args.group_col], model, args, keep),
+                           [b for b in by if b != args.group_col])
     else:
         fits = fit_all(df, by, model, args, keep)
     if args.contrast:

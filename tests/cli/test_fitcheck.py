@@ -112,3 +112,23 @@ def test_rho_at_the_lower_bound_warns():
     w = engine.warnings_for(g, engine.diagnostics_arrays(g))[0]
     assert g.fit.extra["rho"][0] == pytest.approx(-0.98, abs=1e-6)
     assert "lower bound of its search range" in w
+
+
+def test_a_short_group_among_others_is_reported_without_numpy_warnings(tmp_path, capsys):
+    """Issue 20: one row (or a few) per --by group printed RuntimeWarnings and a misleading message."""
+    rng = np.random.default_rng(1)
+    rows = [{"d": date(2021, 1, 1) + timedelta(days=i), "g": "a", "y": float(rng.normal())} for i in range(30)]
+    rows += [{"d": date(2021, 1, 13 + i), "g": "b", "y": float(i % 2)} for i in range(4)]
+    p = tmp_path / "mix.csv"
+    pl.DataFrame(rows).write_csv(p)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a numpy warning would fail the run
+        code, out, err = run(capsys, p, "--date-col", "d", "--outcome", "y", "--intervention", date(2021, 1, 15),
+                             "--by", "g", "--json")
+    fits = {f["group"]["g"]: f for f in json.loads(out)["fits"]}
+    assert code == 0 and "1 of 2 group(s) not estimable" in err
+    assert fits["b"]["error"] == ("4 rows with a value, but 4 terms with errors hac need at least 6 "
+                                  "(2 residual degrees of freedom)")
+    assert [t["name"] for t in fits["a"]["terms"]][:3] == ["intercept", "pre_trend", "level"]
