@@ -100,6 +100,8 @@ def _effect(row: dict) -> dict:
 def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace,
         labels: list[str], cut: list[float], T: int, model_info: dict) -> list[dict]:
     """One dict per group, as :func:`analysis.cli.fit.fit_all`, from the study's ``fit_events``."""
+    from analysis.cli.fit import _clean
+
     check(args, model)
     panel, groups, design = panel_and_design(df, by, args, model, labels, cut, T)
     thr = threshold(df[args.outcome], args.censored_above, model.transform)
@@ -113,7 +115,7 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
     fits = []
     for s in range(groups.height):
         key = f"{s:09d}"
-        group = {c: groups[c][s] for c in by}
+        group = {c: _clean(groups[c][s]) for c in by}
         d = ef.diagnostics.filter(pl.col(_SERIES) == key).row(0, named=True)
         entry: dict = {"group": group, "n_pre": d["n_pre"], "n_post": d["n"] - d["n_pre"], "model": info,
                        "effects": {}, "terms": []}

@@ -68,7 +68,7 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
         keep: dict | None = None) -> list[dict]:
     """One dict per ``--by`` group, as :func:`analysis.cli.fit.fit_all` (terms, effects, diagnostics);
     ``keep`` receives the grid and each group's paths (for ``--figure``)."""
-    from analysis.cli.fit import _cutoffs
+    from analysis.cli.fit import _clean, _cutoffs
 
     controls = check(args, model, df, by)
     dcol, freq = args.date_col, args.frequency
@@ -90,7 +90,7 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
             sub = sub.filter(pl.col(c) == groups[c][s])
         ti = freqs.period_index(sub[dcol], start, freq).astype(int)
         y1, y0 = series(sub, args, model, controls, ti, T)
-        entry: dict = {"group": {c: groups[c][s] for c in by}, "n_pre": int((~np.isnan(y1[:int(cut[0])])).sum()),
+        entry: dict = {"group": {c: _clean(groups[c][s]) for c in by}, "n_pre": int((~np.isnan(y1[:int(cut[0])])).sum()),
                        "n_post": int((~np.isnan(y1[int(cut[0]):])).sum()), "model": info}
         fits.append(entry | _one(y1, y0, cut, labels, model, args, groups, by, s))
     if keep is not None:
