@@ -132,3 +132,25 @@ def test_a_short_group_among_others_is_reported_without_numpy_warnings(tmp_path,
     assert fits["b"]["error"] == ("4 rows with a value, but 4 terms with errors hac need at least 6 "
                                   "(2 residual degrees of freedom)")
     assert [t["name"] for t in fits["a"]["terms"]][:3] == ["intercept", "pre_trend", "level"]
+
+
+@pytest.mark.slow
+def test_why_hac_is_refused_coverage_with_a_one_day_segment():
+    """The simulation behind check_segments (synthetic, 300 series): two events one day apart,
+    AR(1) errors (rho 0.5).  HAC intervals cover far below 95%, AR(1) intervals cover."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(2026)
+    S, T = 300, 90
+    t = np.arange(T, dtype=float)
+    truth = np.array([-0.5, 0.5])
+    y = 5 + lfilter([1.0], [1.0, -0.5], rng.normal(0, 0.3, (S, T)), axis=1) + truth[0] * (t >= 60) + truth[1] * (t >= 61)
+    cover = {}
+    for errors in ("hac", "ar1"):
+        g = engine.fit_grid(y, t, [60.0, 61.0], engine.ModelSpec("step", "none", errors, transform="none"),
+                            labels=["a", "b"])
+        q = g.crit()
+        cover[errors] = [float(np.mean(np.abs(g.fit.beta[:, g.design.col(n)] - v) <= q * g.fit.se[:, g.design.col(n)]))
+                         for n, v in zip(("level", "level@b"), truth, strict=True)]
+    assert max(cover["hac"]) < 0.6  # measured 0.437 and 0.387
+    assert min(cover["ar1"]) > 0.9  # measured 0.970 and 0.943
