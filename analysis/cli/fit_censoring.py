@@ -2,15 +2,9 @@
 
 Contract: a row whose outcome cell is empty is **censored**: its value is above ``DEPTH`` (e.g. a
 rank below a chart of ``DEPTH`` places); a date without a row is a **gap** (unknown), never
-censored.  The model is the censored likelihood (``--errors iid|hac``: Tobit-type, ``censored.py``;
-``--errors ar1``: AR(1) errors by pairwise composite likelihood, ``censored_ar1.py``) with the
-threshold ``DEPTH`` on the modelling scale (``log(DEPTH)`` with ``--transform log``).
-
-A group with fewer than ``MIN_RANKED_PRE`` uncensored pre-period values gets no point estimate:
-its ``level`` effect is a bound (``analysis.models.its.censoring.bound_from_days``), ``"kind": "bound"``,
-``"side": "upper"``, ``"bound"`` = mean of its first post-period values minus the threshold, null
-``estimate``/``se``/``ci_*``/``p_value`` and a ``reason``; or, if even that is impossible, the group
-is reported as not estimable with the reason.
+censored.  This module holds the option and its data checks; the fit is the study's per-event
+design with entry bounds (:mod:`analysis.cli.fit_censored`): one design path for the study and
+the command line.
 """
 
 from __future__ import annotations
@@ -22,8 +16,6 @@ import polars as pl
 
 from analysis.data.csvcheck import fail_first
 from analysis.errors import DataError, InputError
-from analysis.models.engine import estimate as engine
-from analysis.models.its.censoring import MIN_RANKED_PRE, bound_from_days
 
 
 def _depth_arg(text: str) -> float:
@@ -70,36 +62,3 @@ def outcome_grid(values: pl.Series, gi: np.ndarray, ti: np.ndarray, shape: tuple
     present[gi, ti] = True
     flag = (present & np.isnan(Y)).astype(float)
     return np.where(flag > 0, depth, Y), flag
-
-
-def bound_groups(Y: np.ndarray, flag: np.ndarray | None, cut: float, model: engine.ModelSpec,
-                 depth: float | None) -> dict[int, dict]:
-    """Groups without enough uncensored pre-period values: their bound (or not-identified) result."""
-    if flag is None:
-        return {}
-    out = {}
-    pre = np.arange(Y.shape[1]) < cut
-    threshold = float(engine.transform_outcome(np.array(depth), model.transform))
-    for s in range(Y.shape[0]):
-        raw = np.where(flag[s] > 0, np.nan, Y[s])
-        r = bound_from_days(raw[pre], flag[s][pre], raw[~pre], flag[s][~pre], upper=threshold,
-                            transform=model.transform, min_ranked_pre=MIN_RANKED_PRE,
-                            labels=(f"censored (above {depth:g})", ""))
-        if r["kind"] != "estimate":
-            out[s] = r
-    return out
-
-
-def bound_entry(r: dict) -> dict:
-    """The JSON of a bound group's ``level`` effect (or the error of a not-identified one)."""
-    if r["kind"] != "bound":
-        return {"effects": {}, "diagnostics": {}, "error": r["reason"]}
-    level = {"kind": "bound", "side": r["side"], "bound": r["bound"], "estimate": None, "se": None,
-             "ci_low": None, "ci_high": None, "p_value": None, "reason": r["reason"]}
-    return {"effects": {"level": level}, "diagnostics": {}}
-
-
-def bound_line(term: str, e: dict) -> str:
-    """Text-table line of a bound."""
-    rel = "<=" if e["side"] == "upper" else ">="
-    return f"   {term:<18}bound: level change {rel} {e['bound']:.4g} ({e['side']} bound; no point estimate)"

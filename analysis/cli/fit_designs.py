@@ -75,7 +75,9 @@ def apply_contrast(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, arg
 def add_parallel_trends(fits: list[dict], df: pl.DataFrame, by: list[str], model: engine.ModelSpec,
                         args: argparse.Namespace, freq: str) -> None:
     """Add ``diagnostics["parallel_trends"]`` to every contrast group (in place)."""
-    first = min(args.intervention)
+    from analysis.models.its import frequency as freqs
+
+    first = min(freqs.resolve_intervention(x, freq) for x in args.intervention)
     season = model.seasonality if (model.seasonality != "dow" or freq == "daily") else "none"
     errors = model.errors if model.errors in ("iid", "hac", "ar1") else "ar1"
     for f in fits:
@@ -84,15 +86,16 @@ def add_parallel_trends(fits: list[dict], df: pl.DataFrame, by: list[str], model
             g = g.filter(pl.col(c).cast(pl.String) == str(f["group"][c]))
         g = g.sort(args.date_col)
         dates = g[args.date_col]
-        t = (dates - dates.min()).dt.total_days().to_numpy().astype(float)
-        t0 = float((first - dates.min()).days)
+        t = freqs.period_index(dates, dates.min(), freq)  # periods, as the main fit: one slope unit
+        after = dates.filter(dates >= first)  # the post period starts at the first row on or after it
+        t0 = float(freqs.period_index(after.head(1), dates.min(), freq)[0]) if after.len() else float(t.max() + 1)
         pt = parallel_trends(g[args.outcome].cast(pl.Float64).to_numpy(), t, t0,
                              dates.dt.weekday().to_numpy() if freq == "daily" else None, season, errors)
         entry = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in pt.as_dict().items()}
         f.setdefault("diagnostics", {})["parallel_trends"] = entry
         if pt.parallel is False:
             f["diagnostics"].setdefault("warnings", []).append(
-                f"pre-period trends differ (slope difference {pt.slope_difference:.3g} per period, p = "
+                f"pre-period trends differ (slope difference {pt.slope_difference:.3g} {freqs.slope_unit(freq)}, p = "
                 f"{pt.p_value:.2g}): the controls are not a valid comparison")
 
 

@@ -169,7 +169,7 @@ def sandwich_shared(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
     return (C.transpose(0, 2, 1).reshape(S * k, k) @ bread).reshape(S, k, k).transpose(0, 2, 1)
 
 
-def _ols_shared(p: Packed, errors: str, maxlags: int | None) -> BatchFit:
+def _ols_shared(p: Packed, errors: str, maxlags: int | None, correction: bool = True) -> BatchFit:
     """OLS of complete series on one shared design: one factorisation, matrix products only."""
     X = p.shared
     S, T = p.y.shape
@@ -189,7 +189,8 @@ def _ols_shared(p: Packed, errors: str, maxlags: int | None) -> BatchFit:
         lag = 0
     else:
         lag = maxlags if maxlags is not None else newey_west_lags(T)
-        cov = sandwich_shared(inv1[0], hac_meat_shared(Xs, resid, lag)) * (T / (T - k))
+        factor = T / (T - k) if correction and T > k else 1.0  # T <= k: not ok (safe_inverse) anyway
+        cov = sandwich_shared(inv1[0], hac_meat_shared(Xs, resid, lag)) * factor
     lags = np.full(S, lag)
     beta, cov = unscale(b, cov, scale)
     ok = np.full(S, bool(ok1[0]))
@@ -197,17 +198,18 @@ def _ols_shared(p: Packed, errors: str, maxlags: int | None) -> BatchFit:
                     {"hac_maxlags": lags.astype(float)})
 
 
-def ols(p: Packed, errors: str = "hac", maxlags: int | None = None) -> BatchFit:
+def ols(p: Packed, errors: str = "hac", maxlags: int | None = None, correction: bool = True) -> BatchFit:
     """OLS of every series with iid or Newey-West (HAC) covariance.
 
     HAC follows statsmodels ``OLS.fit(cov_type="HAC", cov_kwds={"maxlags": L,
     "use_correction": True})``: Bartlett kernel, lags ``L`` by the Newey-West (1994) rule on each
-    series' own n unless given, small-sample factor n/(n-k); t reference with n-k df.
+    series' own n unless given, small-sample factor n/(n-k) (Stata's ``newey``; ``correction=False``:
+    none, as statsmodels' default ``use_correction=False``); t reference with n-k df.
     """
     if errors not in ("iid", "hac"):
         raise ValueError(f"ols errors must be 'iid' or 'hac', not {errors!r}")
     if p.shared is not None:
-        return _ols_shared(p, errors, maxlags)
+        return _ols_shared(p, errors, maxlags, correction)
     S, T, k = p.shape
     Xs, scale = equilibrate(p.X, p.mask)
     XtX = np.einsum("sti,stj->sij", Xs, Xs)
@@ -225,7 +227,7 @@ def ols(p: Packed, errors: str = "hac", maxlags: int | None = None) -> BatchFit:
     else:
         lags = np.full(S, maxlags) if maxlags is not None else newey_west_lags(p.n)
         meat = hac_meat(Xs * resid[..., None], lags)
-        cov = inv @ meat @ inv * (p.n / dfc)[:, None, None]
+        cov = inv @ meat @ inv * ((p.n / dfc) if correction else np.where(df > 0, 1.0, np.nan))[:, None, None]
     beta, cov = unscale(b, cov, scale)
     return BatchFit(beta, cov, df, "t", fitted_s, resid, resid, ok, reason,
                     {"hac_maxlags": lags.astype(float)})

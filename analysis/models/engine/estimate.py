@@ -42,6 +42,7 @@ FAMILIES = glm.FAMILIES
 AUTOCORR_P = 0.05  # Ljung-Box p below which iid/HAC intervals are flagged as too narrow
 OVERDISPERSION = 1.5  # Pearson dispersion above which Poisson intervals are flagged
 RHO_NEAR_ONE = 0.95  # AR(1) coefficient above which a fit is flagged as close to a random walk
+RHO_AT_LOWER = ar_mod.RHO_BOUNDS[0] + 1e-3  # rho-hat at the optimiser's lower bound: a degenerate fit
 
 
 def ar_order(errors: str) -> int | None:
@@ -64,6 +65,7 @@ class ModelSpec:
     censored: bool = False
     alpha: float = 0.05
     hac_maxlags: int | None = None
+    hac_correction: bool = True  # OLS HAC: n/(n-k) as Stata's newey (statsmodels: use_correction=True)
 
     def __post_init__(self) -> None:
         Impact.parse(self.impact)
@@ -244,7 +246,7 @@ def fit_grid(
     elif order is not None:
         f = _ar_p(p, design.X, y, order)
     else:
-        f = batched.ols(p, model.errors, model.hac_maxlags)
+        f = batched.ols(p, model.errors, model.hac_maxlags, model.hac_correction)
         n = p.n.astype(float)
         ssr = np.einsum("st,st->s", f.resid, f.resid)
         f.extra["loglik"] = -0.5 * n * (np.log(2 * np.pi * ssr / n) + 1)
@@ -358,6 +360,10 @@ def warnings_for(g: GridFit, diag: Mapping[str, np.ndarray]) -> list[str]:
             w.append(f"residual autocorrelation (Ljung-Box p = {lb:.2g}, lag-1 ACF = {acf1:.2f}): "
                      f"{m.errors.upper() if m.errors == 'hac' else 'iid'} intervals are likely too narrow - "
                      "errors='ar1' models the autocorrelation")
+        if ar_order(m.errors) == 1 and diag.get("rho", np.zeros(g.S))[s] <= RHO_AT_LOWER:
+            w.append(f"rho-hat = {diag['rho'][s]:.3f} is at the lower bound of its search range: the AR(1) fit "
+                     "is degenerate (typically too few rows per parameter, or an over-differenced series) - "
+                     "its intervals are not reliable")
         if ar_order(m.errors) == 1 and diag.get("rho", np.zeros(g.S))[s] > RHO_NEAR_ONE:
             w.append(f"rho-hat = {diag['rho'][s]:.3f} is near 1: the fit is close to a random walk, so the level "
                      "change is identified from the days next to the cutoff only, and unmodelled breaks (other "

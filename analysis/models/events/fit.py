@@ -113,9 +113,37 @@ def _fit_group(y: np.ndarray, flag: np.ndarray | None, design: EventDesign, kept
                            impacts=[design.terms[i].shape for i in kept], name_all=True)
 
 
+def _unlocated(y: np.ndarray, cut: np.ndarray, kept: tuple[int, ...]) -> tuple[int, ...]:
+    """Kept terms whose segment (its cutoff up to the next cutoff) has no day with a value: every
+    day censored or a gap (e.g. a one-day event segment below the chart).  Their level is not
+    located, and fitting them makes the design rank deficient and drops the whole series."""
+    edges = [int(c) for c in cut] + [y.size]
+    ranked = ~np.isnan(y)
+    return tuple(i for i in kept if not ranked[edges[i]:edges[i + 1]].any())
+
+
+def _absorbed(design: EventDesign, kept: tuple[int, ...], hidden: tuple[int, ...]) -> tuple[dict, dict]:
+    """Reasons for terms left out because their segment has no value (:func:`_unlocated`), and
+    for the next fitted term, whose level change then spans theirs too (cumulative)."""
+    gone, into = {}, {}
+    for i in hidden:
+        nxt = next((j for j in kept if j > i), None)
+        t = design.terms[i]
+        tail = (f"; its change is absorbed in the row of {design.terms[nxt].id}" if nxt is not None
+                else "; no later term")
+        gone[i] = (f"no day with a value from its first affected snapshot {t.first_snapshot} to the next term (every "
+                   f"day censored or missing): its level is not located{tail}")
+        if nxt is not None:
+            into.setdefault(nxt, []).append(t.id)
+    recv = {j: f"cumulative change of {', '.join(ids)} and {design.terms[j].id} (the segment of {', '.join(ids)} "
+               "has no day with a value)" for j, ids in into.items()}
+    return gone, recv
+
+
 def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
-          ) -> tuple[dict[tuple[bool, tuple[int, ...]], list[int]], dict[int, str], list[int]]:
-    """Group series by (censored, identifiable terms); series that cannot be fitted, with reasons;
+          ) -> tuple[dict[tuple[bool, tuple[int, ...], tuple[int, ...]], list[int]], dict[int, str], list[int]]:
+    """Group series by (censored, identifiable terms, terms absorbed because their segment has no
+    value); series that cannot be fitted, with reasons;
     series whose pre-period is (almost) entirely below the chart (fewer than ``min_pre`` ranked
     pre-period days, some censored) or ends with ``MAX_TAIL`` or more days below it: partial
     identification (:mod:`analysis.models.events.bounds`)."""
@@ -139,28 +167,32 @@ def _plan(Y: np.ndarray, flag: np.ndarray, design: EventDesign, min_pre: int
             bad[s] = "never ranked in the window: entirely below the chart depth"
             continue
         kept = tuple(i for i, c in enumerate(cut) if obs.size and obs.max() >= c and c < T)
+        hidden = _unlocated(Y[s], cut, kept)
+        kept = tuple(i for i in kept if i not in hidden)
         if not kept:
             bad[s] = "no day with a value on or after the first event"
             continue
-        groups.setdefault((bool(flag[s].any()), kept), []).append(s)
+        groups.setdefault((bool(flag[s].any()), kept, hidden), []).append(s)
     return groups, bad, entry
 
 
 def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1", seasonality: str = "dow",
                alpha: float = 0.05, min_pre: int = 14, window_days: int = 14, chart_depth: int = 200,
-               value: str = "rank", transform: str = "log") -> EventFit:
+               value: str = "rank", transform: str = "log", threshold: float | None = None) -> EventFit:
     """Fit every (app, country, store) series of ``panel`` (``date``, ``value`` = rank, optional
     ``status``) with one term per event of ``design``; the window average covers ``window_days``
     days from the first event.  Every series gets rows: estimates, or ``not_identified`` with a reason.
     ``transform="none"``: ``value`` is on the modelling scale already (a log-rank contrast).
+    ``threshold``: the censoring threshold on the modelling scale (default ``log(chart_depth + 0.5)``;
+    ``exodus fit --censored-above`` passes its own).
     """
     keydf, Y, flag = series_grid(panel, design, value)
     days = pl.date_range(design.start, design.end, "1d", eager=True)
     weekday = days.dt.weekday().to_numpy()
     logy = engine.transform_outcome(Y, transform)
-    cens_y = np.where(flag > 0, np.log(chart_depth + 0.5), logy)
+    threshold = float(np.log(chart_depth + 0.5)) if threshold is None else float(threshold)
+    cens_y = np.where(flag > 0, threshold, logy)
     groups, bad, entry = _plan(Y, flag, design, min_pre)
-    threshold = float(np.log(chart_depth + 0.5))
     rows: list[dict] = []
     rho = np.full(keydf.height, np.nan)
     warn_fit: dict[int, str] = {}
@@ -171,7 +203,7 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
         rows += e_rows
         for s, r in e_rho.items():
             rho[s] = r
-    for (censored, kept), members in groups.items():
+    for (censored, kept, hidden), members in groups.items():
         idx = np.array(members)
         if censored:
             model, note = _censored_model(seasonality, alpha)
@@ -179,7 +211,10 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
         else:
             model, note = engine.ModelSpec("step", seasonality, errors, transform=transform, alpha=alpha), ""
             g = _fit_group(logy[idx], None, design, list(kept), model, weekday)
-        rows += _term_rows(g, design, list(kept), idx)
+        gone, recv = _absorbed(design, kept, hidden)
+        rows += [r | ({"reason": recv[design.terms.index(design.term(r["event_id"]))]}
+                      if design.terms.index(design.term(r["event_id"])) in recv else {})
+                 for r in _term_rows(g, design, list(kept), idx)]
         for j, s in enumerate(idx):
             if not g.fit.ok[j]:
                 bad[int(s)] = g.fit.reason[j] or "not estimable"
@@ -190,8 +225,8 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
             if i not in kept:
                 for s in idx:
                     rows += [{"series": int(s), "event_id": term.id, "estimand": e, "kind": "not_identified",
-                              "reason": "no day with a value on or after its first affected snapshot "
-                                        f"{term.first_snapshot} (the series ends: e.g. a store removal)"}
+                              "reason": gone.get(i, "no day with a value on or after its first affected snapshot "
+                                                 f"{term.first_snapshot} (the series ends: e.g. a store removal)")}
                              for e in term.estimands]
         warn_fit.update({int(s): w for s, w in zip(idx, engine.warnings_for(g, engine.diagnostics_arrays(g))
                                                    if g.fit.ok.any() else [""] * len(idx), strict=True)})
