@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +42,8 @@ from analysis.cli import (
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models.engine import estimate as engine
-from analysis.models.its import frequency as freqs
 from analysis.models.engine.design import Impact, Seasonality, build_design
+from analysis.models.its import frequency as freqs
 from analysis.models.its.terms import terms_frame
 
 ROW = "_row"
@@ -200,38 +198,6 @@ def prepare(args: argparse.Namespace) -> tuple[pl.DataFrame, list[str], engine.M
 # ---------------------------------------------------------------- fitting
 
 
-def _clean(v):
-    if isinstance(v, float | np.floating):
-        v = float(v)
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, date):
-        return v.isoformat()
-    return v
-
-
-def _cutoffs(dates: list[date], grid_dates: pl.Series, freq: str,
-             span: tuple[date, date]) -> tuple[list[date], list[float]]:
-    """The distinct intervention dates, sorted, and each one's first period index on the grid.
-
-    Stops with :class:`InputError` when dates repeat, when one is not strictly inside the data
-    (rows before and after it are needed), or when two fall in the same period."""
-    interventions = sorted(set(dates))
-    if len(interventions) != len(dates):
-        raise InputError("--intervention dates must be distinct")
-    cut = []
-    for d in interventions:
-        after = np.nonzero((grid_dates >= d).to_numpy())[0]
-        if after.size == 0 or after[0] == 0:
-            raise InputError(f"intervention {d} is not inside the data ({span[0]} .. {span[1]}): "
-                             "need rows before and after it")
-        cut.append(float(after[0]))
-    if len(set(cut)) != len(cut):
-        raise InputError(f"interventions {', '.join(map(str, interventions))} fall in the same {freq} period")
-    return interventions, cut
-
-
 def _grid(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace) -> dict:
     """The groups x periods grid of the data: outcome, censoring flags, offsets, dates, cutoffs."""
     dcol, freq = args.date_col, args.frequency
@@ -252,7 +218,7 @@ def _grid(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argpar
         off[gi, ti] = np.log(df[args.exposure].cast(pl.Float64).to_numpy())
     dates = freqs.grid(start, end, freq)
     wanted = [freqs.resolve_intervention(x, freq) for x in args.intervention]
-    interventions, cut = _cutoffs(wanted, dates, freq, (start, end))
+    interventions, cut = fit_options.intervention_cutoffs(wanted, dates, freq, (start, end))
     return {"groups": groups, "Y": Y, "flag": flag, "offset": off, "dates": dates, "cut": cut,
             "labels": [freqs.label(d, freq) for d in interventions],
             "weekday": dates.dt.weekday().to_numpy() if freq == "daily" else None}
@@ -288,7 +254,7 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
     model_info = fit_options.model_info(model, args, labels, list(g.design.names))
     fits = []
     for s in range(groups.height):
-        group = {c: _clean(groups[c][s]) for c in by}
+        group = {c: fit_options.json_value(groups[c][s]) for c in by}
         entry: dict = {"group": group, "n_pre": int(g.n_pre[s]), "n_post": int(g.n_post[s]), "model": model_info}
         if g.n_pre[s] == 0 or g.n_post[s] == 0:
             reasons[s] = f"no rows {'before' if g.n_pre[s] == 0 else 'on or after'} the intervention"
@@ -296,13 +262,13 @@ def fit_all(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argp
             entry |= {"effects": {}, "terms": [], "diagnostics": {}, "error": reasons[s]}
         else:
             rows = eff.filter(pl.col("series") == s).drop("series")
-            entry["effects"] = {r.pop("term"): {"kind": "estimate", **{k: _clean(v) for k, v in r.items()}}
+            entry["effects"] = {r.pop("term"): {"kind": "estimate", **{k: fit_options.json_value(v) for k, v in r.items()}}
                                 for r in rows.to_dicts()}
-            entry["terms"] = [{k: _clean(v) for k, v in r.items()}
+            entry["terms"] = [{k: fit_options.json_value(v) for k, v in r.items()}
                               for r in tab.filter(pl.col("series") == s).drop("series").to_dicts()]
             dg = diag.filter(pl.col("series") == s).drop("series").row(0, named=True)
             warn = dg.pop("warnings")
-            entry["diagnostics"] = {k: _clean(v) for k, v in dg.items()} | {"warnings": warn.split("; ") if warn else []}
+            entry["diagnostics"] = {k: fit_options.json_value(v) for k, v in dg.items()} | {"warnings": warn.split("; ") if warn else []}
         fits.append(entry)
     return _all_failed(fits, by)
 

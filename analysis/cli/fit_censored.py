@@ -31,11 +31,12 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
+from analysis.cli import fit_options
 from analysis.errors import InputError
 from analysis.models.engine import estimate as engine
-from analysis.models.its import frequency as freqs
 from analysis.models.events.design import EventDesign, EventTerm
 from analysis.models.events.fit import fit_events
+from analysis.models.its import frequency as freqs
 
 MIN_PRE = 14  # fit_events' default: uncensored pre-period periods for a point estimate
 _SERIES = "app_name"  # the study's key column that carries the group index here
@@ -100,8 +101,6 @@ def _effect(row: dict) -> dict:
 def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace,
         labels: list[str], cut: list[float], T: int, model_info: dict) -> list[dict]:
     """One dict per group, as :func:`analysis.cli.fit.fit_all`, from the study's ``fit_events``."""
-    from analysis.cli.fit import _clean
-
     check(args, model)
     panel, groups, design = panel_and_design(df, by, args, model, labels, cut, T)
     thr = threshold(df[args.outcome], args.censored_above, model.transform)
@@ -115,7 +114,7 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
     fits = []
     for s in range(groups.height):
         key = f"{s:09d}"
-        group = {c: _clean(groups[c][s]) for c in by}
+        group = {c: fit_options.json_value(groups[c][s]) for c in by}
         d = ef.diagnostics.filter(pl.col(_SERIES) == key).row(0, named=True)
         entry: dict = {"group": group, "n_pre": d["n_pre"], "n_post": d["n"] - d["n_pre"], "model": info,
                        "effects": {}, "terms": []}

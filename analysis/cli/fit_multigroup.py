@@ -68,14 +68,12 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
         keep: dict | None = None) -> list[dict]:
     """One dict per ``--by`` group, as :func:`analysis.cli.fit.fit_all` (terms, effects, diagnostics);
     ``keep`` receives the grid and each group's paths (for ``--figure``)."""
-    from analysis.cli.fit import _clean, _cutoffs
-
     controls = check(args, model, df, by)
     dcol, freq = args.date_col, args.frequency
     start, end = df[dcol].min(), df[dcol].max()
     dates = freqs.grid(start, end, freq)
     T = dates.len()
-    interventions, cut = _cutoffs([freqs.resolve_intervention(x, freq) for x in args.intervention], dates, freq,
+    interventions, cut = fit_options.intervention_cutoffs([freqs.resolve_intervention(x, freq) for x in args.intervention], dates, freq,
                                   (start, end))
     labels = [freqs.label(d, freq) for d in interventions]
     groups = df.select(by).unique().sort(by) if by else pl.DataFrame({"_g": [0]})
@@ -90,7 +88,7 @@ def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse
             sub = sub.filter(pl.col(c) == groups[c][s])
         ti = freqs.period_index(sub[dcol], start, freq).astype(int)
         y1, y0 = series(sub, args, model, controls, ti, T)
-        entry: dict = {"group": {c: _clean(groups[c][s]) for c in by}, "n_pre": int((~np.isnan(y1[:int(cut[0])])).sum()),
+        entry: dict = {"group": {c: fit_options.json_value(groups[c][s]) for c in by}, "n_pre": int((~np.isnan(y1[:int(cut[0])])).sum()),
                        "n_post": int((~np.isnan(y1[int(cut[0]):])).sum()), "model": info}
         fits.append(entry | _one(y1, y0, cut, labels, model, args, groups, by, s))
     if keep is not None:

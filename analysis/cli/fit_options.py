@@ -21,6 +21,11 @@
 from __future__ import annotations
 
 import argparse
+import math
+from datetime import date
+
+import numpy as np
+import polars as pl
 
 from analysis.errors import InputError
 from analysis.models.engine import estimate as engine
@@ -143,3 +148,36 @@ def terms_lines(terms: list[dict], level: str, unit: str, ratios: dict[str, dict
             line += f"   {_fmt(e['ratio'])} [{_fmt(e['ratio_ci_low'])}, {_fmt(e['ratio_ci_high'])}]"
         out.append(line)
     return out
+
+
+def json_value(v):
+    """``v`` as a JSON value: numpy scalars as Python numbers, NaN/inf as null, dates as ISO strings."""
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+def intervention_cutoffs(dates: list[date], grid_dates: pl.Series, freq: str,
+             span: tuple[date, date]) -> tuple[list[date], list[float]]:
+    """The distinct intervention dates, sorted, and each one's first period index on the grid.
+
+    Stops with :class:`InputError` when dates repeat, when one is not strictly inside the data
+    (rows before and after it are needed), or when two fall in the same period."""
+    interventions = sorted(set(dates))
+    if len(interventions) != len(dates):
+        raise InputError("--intervention dates must be distinct")
+    cut = []
+    for d in interventions:
+        after = np.nonzero((grid_dates >= d).to_numpy())[0]
+        if after.size == 0 or after[0] == 0:
+            raise InputError(f"intervention {d} is not inside the data ({span[0]} .. {span[1]}): "
+                             "need rows before and after it")
+        cut.append(float(after[0]))
+    if len(set(cut)) != len(cut):
+        raise InputError(f"interventions {', '.join(map(str, interventions))} fall in the same {freq} period")
+    return interventions, cut

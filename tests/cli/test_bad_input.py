@@ -284,8 +284,7 @@ def test_verify_of_an_unknown_version_exits_2(tmp_path, monkeypatch, capsys):
 
 
 def test_a_tampered_version_is_not_identical_and_the_index_marks_it(tmp_path):
-    from analysis.report.run import publish
-    from analysis.report.run import runner
+    from analysis.report.run import publish, runner
 
     reports = tmp_path / "reports"
     v = _fake_version(reports)
@@ -584,7 +583,7 @@ def test_relative_paths_resolve_against_the_callers_directory(tmp_path, monkeypa
     """What is hashed is what is analysed: a relative panel_file is the caller's file, made
     absolute for the notebooks, even when the project root holds a file of the same name."""
     from analysis.config import ROOT
-    from analysis.data.studies.registry import sha256
+    from analysis.data.studies.base import sha256
     from analysis.report.run.preflight import preflight
 
     caller = tmp_path / "elsewhere"

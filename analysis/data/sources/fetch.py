@@ -51,7 +51,8 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: a reader never sees a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(data)
@@ -170,7 +171,7 @@ def fetch(lock_path: Path, http: Http | None = None, cache: Path | None = None, 
                 url = raw_url(raw, lock.request.repo, e.commit, e.path)
                 data, _ = http.get(url)
                 frame = _check(e, i, data, url, src)  # raises before anything is written
-                _write_atomic(f, data)
+                write_atomic(f, data)
                 res.downloaded += 1
                 progress.note(f"downloaded {e.path} @ {e.commit[:8]}")
             if e.sha256 is None:

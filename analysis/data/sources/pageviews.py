@@ -188,8 +188,8 @@ def cache_dir(cache: Path | None = None) -> Path:
     return (cache or cache_root()) / "wikimedia"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    from analysis.data.sources.fetch import _write_atomic as w
+def write_atomic(path: Path, data: bytes) -> None:
+    from analysis.data.sources.fetch import write_atomic as w
 
     w(path, data)
 
@@ -271,7 +271,7 @@ def fetch_views(projects: list[str], articles: list[str], start: date, end: date
                     raise changed_body(e, path, _sha(data), lock_path)
             df = parse_body(data, str(path) if how == "cache" else url, e.project, e.article)
             if how == "downloaded":
-                _write_atomic(path, data)
+                write_atomic(path, data)
             if e.sha256 is None:
                 e.sha256, e.bytes = _sha(data), len(data)
                 recorded += 1

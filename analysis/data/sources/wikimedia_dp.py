@@ -288,9 +288,9 @@ def _download(e: DayEntry, http: Http, qids: dict[str, str], root: Path, lock_pa
     kept, n = filter_day(data, frozenset(qids.values()), url)
     blob = b"".join(line + b"\n" for line in kept)
     e.file = f"{qid_dir(qids)}/{e.date}.tsv"
-    from analysis.data.sources.fetch import _write_atomic
+    from analysis.data.sources.fetch import write_atomic
 
-    _write_atomic(root / e.file, blob)
+    write_atomic(root / e.file, blob)
     e.status, e.sha256, e.bytes, e.lines, e.kept, e.kept_sha256 = "ok", _sha(data), len(data), n, len(kept), _sha(blob)
     return kept
 

@@ -12,38 +12,21 @@ not copies of the third-party files, whose licence is not stated.
 
 from __future__ import annotations
 
-import hashlib
 import io
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from analysis.config import EVENTS_FILE, ROOT, locks_dir
+from analysis.config import EVENTS_FILE, locks_dir
 from analysis.data.demo import world as demo_mod
 from analysis.data.events import load_events
 from analysis.data.sources import archive as ar
 from analysis.data.sources.daily import DEFAULT_RULE, parse_rule
+from analysis.data.studies import wikipedia as wiki_studies
+from analysis.data.studies.base import StudyData, events_source, rel_path, sha256
 from analysis.errors import InputError
-
-
-@dataclass
-class StudyData:
-    name: str
-    title: str
-    synthetic: bool
-    panel: pl.DataFrame
-    events: pl.DataFrame
-    chart_depth: int
-    truth: demo_mod.DemoData | None = None
-    inputs: dict[str, bytes] = field(default_factory=dict)  # file name -> exact bytes used
-    sources: list[dict[str, str]] = field(default_factory=list)  # provenance records
-    views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
-    notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
-    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" | "dp-views" (analysis.report.answer.outcome)
-    report_tables: Callable[..., None] | None = None  # (data, study fit, params, build dir): study-specific tables
 
 
 @dataclass(frozen=True)
@@ -65,18 +48,13 @@ class ArchiveStudy:
         return locks_dir() / f"{self.name}.json"
 
     def lock_command(self) -> str:
-        rel = _rel(self.lock)
+        rel = rel_path(self.lock)
         return (f"exodus data lock --source app-rankings --stores {','.join(self.stores)} "
                 f"--countries {','.join(self.countries)} --charts {','.join(self.charts)} "
                 f"--start {self.start} --end {self.end} --rule {self.rule} --out {rel}")
 
     def fetch_command(self) -> str:
-        return f"exodus data fetch --lock {_rel(self.lock)}"
-
-
-def _rel(path: Path) -> str:
-    """``path`` relative to the project root where it is inside it (shorter messages)."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+        return f"exodus data fetch --lock {rel_path(self.lock)}"
 
 
 ARCHIVE_STUDIES = {
@@ -104,24 +82,9 @@ def frame_csv_bytes(df: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _events_source() -> dict[str, str]:
-    return {
-        "name": "Curated events, January 2021",
-        "licence": "facts with sources (each row cites its URL)",
-        "url": str(EVENTS_FILE.relative_to(ROOT)),
-        "detail": "written for this project from public reporting",
-    }
-
-
 def study_defaults(study: str) -> dict:
     """Parameter values a study's data need, applied before ``-p`` overrides (empty for most)."""
     if study.startswith("wiki-"):
-        from analysis.data.studies import wikipedia as wiki_studies
-
         return wiki_studies.study_defaults(study)
     return {}
 
@@ -150,8 +113,6 @@ def load_study(
     if study == "custom":
         data = load_custom_study(panel_file, default_depth)
     elif study.startswith("wiki-"):
-        from analysis.data.studies import wikipedia as wiki_studies
-
         data = wiki_studies.load(study)
     elif study in ARCHIVE_STUDIES:
         data = load_archive_study(ARCHIVE_STUDIES[study], daily_rule)
@@ -162,7 +123,7 @@ def load_study(
         data.events = load_events(path)
         data.inputs.pop("events_jan2021.csv", None)
         data.inputs[f"events-{path.name}"] = path.read_bytes()
-        data.sources = [s for s in data.sources if s["name"] != _events_source()["name"]] + [{
+        data.sources = [s for s in data.sources if s["name"] != events_source()["name"]] + [{
             "name": "Events table given with events_file", "licence": "as stated by its author",
             "url": str(path), "detail": "replaces the curated events table", "sha256": sha256(path.read_bytes()),
         }]
@@ -194,7 +155,7 @@ def load_custom_study(panel_file: str, default_depth: int = 200) -> StudyData:
         sources=[
             {"name": "Rank panel given with panel_file", "licence": "as stated by its provider", "url": str(path),
              "detail": f"{panel.height} rows, {panel['date'].min()} .. {panel['date'].max()}", "sha256": sha256(blob)},
-            _events_source(),
+            events_source(),
         ],
     )
 
@@ -226,7 +187,7 @@ def _load_demo(seed: int) -> StudyData:
                 "detail": f"generate_demo(seed={seed}); full charts of {demo_mod.N_BACKGROUND} background apps per store "
                           "and country; calibrated to reported ranks cited in analysis/data/demo/effects.py",
             },
-            _events_source(),
+            events_source(),
         ],
     )
 
@@ -242,7 +203,7 @@ def load_archive_study(spec: ArchiveStudy, daily_rule: str = DEFAULT_RULE) -> St
     lock_path = spec.lock
     if not lock_path.exists():
         raise InputError(
-            f"study {spec.name!r} uses real app-chart snapshots pinned by {_rel(lock_path)}, "
+            f"study {spec.name!r} uses real app-chart snapshots pinned by {rel_path(lock_path)}, "
             "which does not exist yet, so there is nothing to load offline. With network access (GITHUB_TOKEN "
             f"recommended): '{spec.lock_command()}', then '{spec.fetch_command()}'. Offline: set "
             "EXODUS_DATA_MIRROR=<dir> to a local copy of the archive (a git clone, or files as "
@@ -253,7 +214,7 @@ def load_archive_study(spec: ArchiveStudy, daily_rule: str = DEFAULT_RULE) -> St
     panel = panel.filter(pl.col("date").is_between(spec.start, spec.end))
     lock_bytes = lock_path.read_bytes()
     lock = fetch.read_lock(lock_path)
-    rel = _rel(lock_path)
+    rel = rel_path(lock_path)
     return StudyData(
         name=spec.name,
         title=spec.title,
@@ -273,6 +234,6 @@ def load_archive_study(spec: ArchiveStudy, daily_rule: str = DEFAULT_RULE) -> St
                 "lock": rel,
                 "sha256": sha256(lock_bytes),
             },
-            _events_source(),
+            events_source(),
         ],
     )

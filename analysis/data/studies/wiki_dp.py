@@ -25,17 +25,14 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from analysis.config import EVENTS_FILE, locks_dir
-from analysis.data.sources import dp_panel
 from analysis.data.events import event_groups, load_events
+from analysis.data.sources import dp_panel
+from analysis.data.studies.base import StudyData, events_source, rel_path, sha256
 from analysis.errors import InputError
-
-if TYPE_CHECKING:
-    from analysis.data.studies.registry import StudyData
 
 FIRST_EVENT = date(2021, 1, 4)  # X01, the WhatsApp notice: the first event of the January cluster
 CONTROLS = ("in", "br", "de")  # where the privacy shock dominated (WhatsApp's largest markets)
@@ -65,12 +62,11 @@ def dp_lock() -> Path:
 
 
 def _not_fetched(lock: Path) -> InputError:
-    from analysis.data.studies.registry import _rel
     from analysis.data.sources.wikimedia_dp import fetch_command
 
     cmd = fetch_command(["Signal", "Telegram", "WhatsApp", "Parler", "Gab", "MeWe", "Rumble", "Element", "Threema",
-                         "Twitter"], date(2020, 12, 1), date(2021, 2, 28), Path(_rel(lock)))
-    return InputError(f"study 'wiki-dp' reads Wikimedia's differentially-private pageviews pinned by {_rel(lock)}, "
+                         "Twitter"], date(2020, 12, 1), date(2021, 2, 28), Path(rel_path(lock)))
+    return InputError(f"study 'wiki-dp' reads Wikimedia's differentially-private pageviews pinned by {rel_path(lock)}, "
                       f"which does not exist yet. With network access: {cmd}. No sample is shipped "
                       "(docs/data-sources-wiki-dp.md says why)")
 
@@ -110,7 +106,6 @@ def study_defaults() -> dict:
 
 def load_dp_study(lock_path: Path) -> StudyData:
     """The ``wiki-dp`` study data (never the network)."""
-    from analysis.data.studies.registry import StudyData, _events_source, _rel, sha256
     from analysis.data.sources.wikimedia_dp import LICENCE, NOISE, README_URL
 
     lock, panel = load_panel(lock_path)
@@ -125,10 +120,10 @@ def load_dp_study(lock_path: Path) -> StudyData:
         inputs={lock_path.name: blob, "events_jan2021.csv": EVENTS_FILE.read_bytes()},
         sources=[{"name": "Wikimedia differentially-private pageviews, country x project x page (historical)",
                   "licence": LICENCE, "url": README_URL,
-                  "detail": (f"{ok} of {len(lock.days)} day files pinned by SHA-256 in {_rel(lock_path)}; rows of "
+                  "detail": (f"{ok} of {len(lock.days)} day files pinned by SHA-256 in {rel_path(lock_path)}; rows of "
                              f"the QIDs {lock.apps}; Laplace noise scale {NOISE['scale']:g}, released above 450"),
-                  "lock": _rel(lock_path), "sha256": sha256(blob)},
-                 _events_source()],
+                  "lock": rel_path(lock_path), "sha256": sha256(blob)},
+                 events_source()],
         views=panel, notes=list(NOTES), outcome="dp-views", report_tables=write_tables)
 
 

@@ -8,17 +8,14 @@ language edition as country, the mapped apps, a window inside the data); ``-p`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from analysis.config import EVENTS_FILE, ROOT, locks_dir
 from analysis.data.events import load_events
 from analysis.data.sources import top100 as wp
+from analysis.data.studies.base import StudyData, events_source, rel_path, sha256
 from analysis.errors import InputError
-
-if TYPE_CHECKING:
-    from analysis.data.studies.registry import StudyData
 
 MEASURES = [
     "What this measures: attention - daily pageviews of each app's Wikipedia article (all access methods, "
@@ -98,16 +95,8 @@ def load(study: str) -> StudyData:
     raise InputError(f"unknown Wikipedia study {study!r}; available: wiki-top100, wiki-views, wiki-dp")
 
 
-def _events_source() -> dict[str, str]:
-    from analysis.data.studies.registry import _events_source
-
-    return _events_source()
-
-
 def load_top100_study() -> StudyData:
     """The shipped English Wikipedia top-100 study (real, CC0, offline)."""
-    from analysis.data.studies.registry import StudyData, sha256
-
     t = wp.load_top100()
     rel = str(wp.DIR.relative_to(ROOT))
     return StudyData(
@@ -126,7 +115,7 @@ def load_top100_study() -> StudyData:
                         f"{len(wp.ARTICLES)} articles mapped to apps: "
                         + ", ".join(f"{a} -> {n}" for a, n in wp.ARTICLES.items())),
              "sha256": sha256(b"".join(t.files[f] for f in sorted(t.files)))},
-            _events_source(),
+            events_source(),
         ],
         views=t.views,
         notes=list(TOP100_NOTES),
@@ -162,14 +151,12 @@ VIEWS_NOTES = [
 def load_views_study(lock: Path) -> StudyData:
     """The ``wiki-views`` study from its lock and the cached, verified bodies (never the network)."""
     from analysis.data.sources import pageviews as wikimedia
-    from analysis.data.studies.registry import StudyData, _rel, sha256
-
     if not lock.exists():
         raise InputError(
-            f"study 'wiki-views' reads Wikimedia pageviews pinned by {_rel(lock)}, which does not exist yet. With "
+            f"study 'wiki-views' reads Wikimedia pageviews pinned by {rel_path(lock)}, which does not exist yet. With "
             "network access: exodus data fetch --source wikipedia --projects en.wikipedia,de.wikipedia --articles "
             "\"Signal,WhatsApp,Twitter,en:Telegram_(software),en:Parler,en:Gab_(social_network)\" --start 2020-11-01 "
-            f"--end 2021-02-28 --lock {_rel(lock)}. The shipped real study runs offline: exodus run --study wiki-top100")
+            f"--end 2021-02-28 --lock {rel_path(lock)}. The shipped real study runs offline: exodus run --study wiki-top100")
     views = wikimedia.load_locked_views(lock)
     depth = int(views["views"].max()) + 1  # no chart: nothing is below it (pageviews are uncensored)
     panel = (views.filter(pl.col("views") > 0)
@@ -187,9 +174,9 @@ def load_views_study(lock: Path) -> StudyData:
         inputs={lock.name: blob, "events_jan2021.csv": EVENTS_FILE.read_bytes()},
         sources=[{"name": "Wikimedia REST API, per-article daily pageviews", "licence": "CC0 1.0 (Wikimedia pageview data)",
                   "url": "https://wikimedia.org/api/rest_v1/metrics/pageviews/per-article/",
-                  "detail": f"{views.select('country', 'article').n_unique()} article bodies pinned by SHA-256 in {_rel(lock)}",
-                  "lock": _rel(lock), "sha256": sha256(blob)},
-                 _events_source()],
+                  "detail": f"{views.select('country', 'article').n_unique()} article bodies pinned by SHA-256 in {rel_path(lock)}",
+                  "lock": rel_path(lock), "sha256": sha256(blob)},
+                 events_source()],
         views=views,
         notes=list(VIEWS_NOTES),
         outcome="views",

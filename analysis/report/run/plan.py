@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.data.demo.world import DemoData
-from analysis.data.studies.registry import StudyData
+from analysis.data.studies.base import StudyData
 from analysis.data.transform import select_series
 from analysis.models.events.estimates import StudyFit, fit_study, run_spec
 from analysis.models.its.model import ITSSpec

@@ -22,7 +22,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.data.studies.registry import StudyData, load_study
+from analysis.data.studies.base import StudyData
+from analysis.data.studies.registry import load_study
 from analysis.errors import InputError, ParameterError
 from analysis.params import PATH_PARAMS, StudyParams, resolve
 

@@ -32,7 +32,7 @@ import nbformat
 from analysis import params as params_mod
 from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
 from analysis.data.slug import inside
-from analysis.data.studies.registry import sha256
+from analysis.data.studies.base import sha256
 from analysis.errors import InputError
 from analysis.report.answer.section import (
     AnswerSection,

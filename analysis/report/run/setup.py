@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.config import in_report_run
-from analysis.data.studies.registry import StudyData, load_study
+from analysis.data.studies.base import StudyData
+from analysis.data.studies.registry import load_study
 from analysis.models.events.estimates import StudyFit
 from analysis.models.its.model import ITSSpec
 from analysis.models.its.series import PanelFit
