@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -50,28 +50,45 @@ MIN_RANKED_PER_SEGMENT = 5  # censored fits: ranked (uncensored) days needed bef
 __all__ = ["ITSResult", "ITSSpec", "FrameFit", "design", "fit_frame", "fit_its", "newey_west_lags"]
 
 
-@dataclass(frozen=True)
+_WINDOW_FIELDS = ("intervention", "pre_days", "post_days", "min_pre", "min_post", "chart_depth", "extra_interventions")
+_MODEL_FIELDS = tuple(f.name for f in fields(engine.ModelSpec))
+
+
+@dataclass(frozen=True, init=False)
 class ITSSpec:
-    """What to fit: declared before fitting (the impact model is not chosen from the data)."""
+    """What to fit, declared before fitting (the impact model is not chosen from the data): a
+    dated window around the intervention and **one** :class:`~analysis.models.engine.estimate.ModelSpec`.
+
+    The model is not re-declared here: ``ITSSpec(t0, 60, 30, errors="ar1")`` builds
+    ``ModelSpec(errors="ar1")`` (which validates it), and ``spec.errors``, ``spec.transform``, ...
+    read that one object.  Window fields: ``intervention`` (first post-period day),
+    ``pre_days``/``post_days``, ``min_pre``/``min_post`` (fewest observed days to fit),
+    ``chart_depth`` (censoring threshold), ``extra_interventions`` (later breaks in the window).
+    """
 
     intervention: date
-    pre_days: int = 60
-    post_days: int = 30
-    transform: str = "log"
-    seasonality: str = "dow"
-    alpha: float = 0.05
-    hac_maxlags: int | None = None  # None: Newey-West (1994) rule
-    min_pre: int = 14
-    min_post: int = 7
-    errors: str = "hac"  # iid | hac | ar1 | ar1-reml | ar2..ar9
-    impact: str = "step+slope"  # step | step+slope | pulse | decay:HALF_LIFE (days)
-    family: str = "gaussian"  # gaussian | poisson | quasipoisson | negbin
-    censored: bool = False  # days below the chart depth are right-censored, rank 1 left-censored
-    chart_depth: int = 200
-    extra_interventions: tuple[date, ...] = ()  # later interventions inside the window
+    pre_days: int
+    post_days: int
+    model: engine.ModelSpec
+    min_pre: int
+    min_post: int
+    chart_depth: int
+    extra_interventions: tuple[date, ...]
 
-    def __post_init__(self) -> None:
-        self.model  # noqa: B018 - validates the model fields (ValueError)
+    def __init__(self, intervention: date, pre_days: int = 60, post_days: int = 30, *,
+                 model: engine.ModelSpec | None = None, min_pre: int = 14, min_post: int = 7,
+                 chart_depth: int = 200, extra_interventions: tuple[date, ...] = (), **model_fields) -> None:
+        unknown = set(model_fields) - set(_MODEL_FIELDS)
+        if unknown:
+            raise TypeError(f"ITSSpec got unknown fields {sorted(unknown)}")
+        if model is None:
+            model = engine.ModelSpec(**model_fields)
+        elif model_fields:
+            model = replace(model, **model_fields)
+        for name, value in (("intervention", intervention), ("pre_days", pre_days), ("post_days", post_days),
+                            ("model", model), ("min_pre", min_pre), ("min_post", min_post),
+                            ("chart_depth", chart_depth), ("extra_interventions", tuple(extra_interventions))):
+            object.__setattr__(self, name, value)
         if self.pre_days < 1 or self.post_days < 1:
             raise ValueError("pre_days and post_days must be >= 1")
         for d in self.extra_interventions:
@@ -80,10 +97,11 @@ class ITSSpec:
         if list(self.extra_interventions) != sorted(self.extra_interventions):
             raise ValueError("extra_interventions must be in ascending order")
 
-    @property
-    def model(self) -> engine.ModelSpec:
-        return engine.ModelSpec(self.impact, self.seasonality, self.errors, self.family, self.transform,
-                                self.censored, self.alpha, self.hac_maxlags)
+    def __getattr__(self, name: str):
+        """The model's fields (``errors``, ``transform``, ``alpha``, ...) read the one ModelSpec."""
+        if name in _MODEL_FIELDS:
+            return getattr(self.__dict__["model"], name)
+        raise AttributeError(f"'ITSSpec' object has no attribute {name!r}")
 
     @property
     def start(self) -> date:
@@ -99,8 +117,17 @@ class ITSSpec:
         return (self.intervention, *self.extra_interventions)
 
     def with_(self, **changes) -> ITSSpec:
-        """A copy with some fields changed (e.g. another intervention date or window)."""
-        return replace(self, **changes)
+        """A copy with some fields changed, window or model (e.g. another date, or ``errors="ar1"``)."""
+        window = {k: changes.pop(k) for k in list(changes) if k in _WINDOW_FIELDS}
+        current = {k: getattr(self, k) for k in _WINDOW_FIELDS}
+        return ITSSpec(**(current | window), model=replace(self.model, **changes) if changes else self.model)
+
+    def as_dict(self) -> dict:
+        """Window and model fields in one flat dict (dates as ISO strings)."""
+        out = {k: getattr(self, k) for k in _WINDOW_FIELDS} | asdict(self.model)
+        out["intervention"] = self.intervention.isoformat()
+        out["extra_interventions"] = [d.isoformat() for d in self.extra_interventions]
+        return out
 
 
 @dataclass
@@ -117,10 +144,7 @@ class ITSResult:
         return self.effects.filter(pl.col("term") == term).row(0, named=True)
 
     def to_dict(self) -> dict:
-        spec = asdict(self.spec)
-        spec["intervention"] = self.spec.intervention.isoformat()
-        spec["extra_interventions"] = [d.isoformat() for d in self.spec.extra_interventions]
-        return {"spec": spec, "effects": self.effects.to_dicts(), "diagnostics": self.diagnostics}
+        return {"spec": self.spec.as_dict(), "effects": self.effects.to_dicts(), "diagnostics": self.diagnostics}
 
 
 @dataclass

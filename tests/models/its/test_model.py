@@ -145,3 +145,21 @@ def test_truth_recovery_counts_covering_intervals():
         {"term": "level", "n_series": 2, "share_covered": 0.5, "median_abs_error": pytest.approx(0.25)},
         {"term": "slope", "n_series": 1, "share_covered": 1.0, "median_abs_error": pytest.approx(0.05)},
     ]
+
+
+def test_itsspec_holds_one_model_spec_and_declares_no_model_field_itself():
+    import dataclasses
+
+    from analysis.models.engine.estimate import ModelSpec
+
+    own = {f.name for f in dataclasses.fields(ITSSpec)}
+    assert not own & {f.name for f in dataclasses.fields(ModelSpec)}, "ITSSpec re-declares model fields"
+    spec = ITSSpec(T0, 60, 30, errors="ar1", hac_maxlags=3)
+    assert spec.model == ModelSpec(errors="ar1", hac_maxlags=3)
+    assert (spec.errors, spec.hac_maxlags, spec.transform) == ("ar1", 3, "log")
+    moved = spec.with_(intervention=T0 + timedelta(days=1), errors="hac")
+    assert moved.model.errors == "hac" and moved.intervention == T0 + timedelta(days=1) and moved.pre_days == 60
+    with pytest.raises(ValueError, match="errors must be one of"):
+        ITSSpec(T0, errors="nonsense")
+    with pytest.raises(TypeError, match="unknown fields"):
+        ITSSpec(T0, erors="ar1")
