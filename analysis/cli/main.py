@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_verify)
 
     from analysis.cli import data as cli_data; cli_data.register(sub)  # noqa: E702, I001  (exodus data ...)
-    from analysis.cli import fit as cli_fit; cli_fit.register(sub)  # noqa: E702, I001
+    from analysis.cli.fit import command as cli_fit; cli_fit.register(sub)  # noqa: E702, I001
     return p
 
 

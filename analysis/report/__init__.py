@@ -1,2 +1,2 @@
-"""Reports: run the notebooks (``run``), save their outputs (``outputs``), display inline
-(``display``) and build the offline HTML pages (``html``)."""
+"""Reports: the answer (``answer``), the offline pages (``page``), and the run itself (``run``:
+plan, runner, execute, preflight, publish, verify)."""

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from analysis import cli
-from analysis.cli import fit_figure
+from analysis.cli.fit import figure as fit_figure
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -49,7 +49,7 @@ def test_drawn_paths_are_the_fitted_model(annual, capsys):
     """The figure's fitted and counterfactual values equal statsmodels' OLS fit of the same design."""
     import statsmodels.api as sm
 
-    from analysis.cli import fit as cli_fit
+    from analysis.cli.fit import command as cli_fit
     from analysis.figures.fit import chart
 
     path, y = annual
@@ -73,7 +73,7 @@ def test_drawn_paths_are_the_fitted_model(annual, capsys):
 def _args(path):
     import argparse
 
-    from analysis.cli import fit as cli_fit
+    from analysis.cli.fit import command as cli_fit
 
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")

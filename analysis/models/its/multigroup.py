@@ -1,6 +1,6 @@
 """Multiple-group interrupted time series: the stacked two-group panel (Linden 2015).
 
-A treated series ``y1`` and a control series ``y0`` (in :mod:`analysis.cli.fit_multigroup`, the
+A treated series ``y1`` and a control series ``y0`` (in :mod:`analysis.cli.fit.multigroup`, the
 mean of the control series per period) on one period grid are stacked, with ``Z = 1`` on the
 treated rows, and fitted by OLS (Linden 2015, *Stata Journal* 15:480, ``itsa``; Linden & Adams
 2011, *J Eval Clin Pract* 17:1231):

@@ -20,7 +20,8 @@ import argparse
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_options, fitcheck
+from analysis.cli.fit import checks as fitcheck
+from analysis.cli.fit import options as fit_options
 from analysis.errors import InputError
 from analysis.models.engine import estimate as engine
 from analysis.models.its import frequency as freqs
@@ -66,7 +67,7 @@ def series(df: pl.DataFrame, args: argparse.Namespace, model: engine.ModelSpec, 
 
 def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace,
         keep: dict | None = None) -> list[dict]:
-    """One dict per ``--by`` group, as :func:`analysis.cli.fit.fit_all` (terms, effects, diagnostics);
+    """One dict per ``--by`` group, as :func:`analysis.cli.fit.command.fit_all` (terms, effects, diagnostics);
     ``keep`` receives the grid and each group's paths (for ``--figure``)."""
     controls = check(args, model, df, by)
     dcol, freq = args.date_col, args.frequency

@@ -3,7 +3,7 @@
 Contract: a row whose outcome cell is empty is **censored**: its value is above ``DEPTH`` (e.g. a
 rank below a chart of ``DEPTH`` places); a date without a row is a **gap** (unknown), never
 censored.  This module holds the option and its data checks; the fit is the study's per-event
-design with entry bounds (:mod:`analysis.cli.fit_censored`): one design path for the study and
+design with entry bounds (:mod:`analysis.cli.fit.censored`): one design path for the study and
 the command line.
 """
 

@@ -31,7 +31,7 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
-from analysis.cli import fit_options
+from analysis.cli.fit import options as fit_options
 from analysis.errors import InputError
 from analysis.models.engine import estimate as engine
 from analysis.models.events.design import EventDesign, EventTerm
@@ -100,7 +100,7 @@ def _effect(row: dict) -> dict:
 
 def fit(df: pl.DataFrame, by: list[str], model: engine.ModelSpec, args: argparse.Namespace,
         labels: list[str], cut: list[float], T: int, model_info: dict) -> list[dict]:
-    """One dict per group, as :func:`analysis.cli.fit.fit_all`, from the study's ``fit_events``."""
+    """One dict per group, as :func:`analysis.cli.fit.command.fit_all`, from the study's ``fit_events``."""
     check(args, model)
     panel, groups, design = panel_and_design(df, by, args, model, labels, cut, T)
     thr = threshold(df[args.outcome], args.censored_above, model.transform)

@@ -30,15 +30,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis.cli import (
-    fit_censored,
-    fit_censoring,
-    fit_designs,
-    fit_figure,
-    fit_multigroup,
-    fit_options,
-    fitcheck,
-)
+from analysis.cli.fit import censored as fit_censored
+from analysis.cli.fit import censoring as fit_censoring
+from analysis.cli.fit import checks as fitcheck
+from analysis.cli.fit import designs as fit_designs
+from analysis.cli.fit import figure as fit_figure
+from analysis.cli.fit import multigroup as fit_multigroup
+from analysis.cli.fit import options as fit_options
 from analysis.data.csvcheck import fail_first, read_frame
 from analysis.errors import DataError, InputError
 from analysis.models.engine import estimate as engine

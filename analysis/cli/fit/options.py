@@ -12,9 +12,9 @@
   design): a short event segment has leverage near 1, its residuals are near zero and the
   Newey-West sandwich collapses (coverage 37-49% against 92-98% for AR(1) in the simulation of
   issue 19); ``hac`` with a segment shorter than the lag + 2 periods is refused
-  (:func:`analysis.cli.fitcheck.check_segments`).
+  (:func:`analysis.cli.fit.checks.check_segments`).
 - ``--group-col COL --treated VALUE``: the multiple-group ITSA
-  (:mod:`analysis.cli.fit_multigroup`); ``--figure PATH``: observed, fitted and counterfactual
+  (:mod:`analysis.cli.fit.multigroup`); ``--figure PATH``: observed, fitted and counterfactual
   (:mod:`analysis.figures.fit`).
 """
 
