@@ -45,11 +45,11 @@ def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_name(stem.name + ".vl.json"), stem.with_name(stem.name + ".svg")]
     out[0].write_text(json.dumps(spec, sort_keys=True, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    static = svg_safe(spec)
-    out[1].write_text(vlc.vegalite_to_svg(static, vl_version=VL_VERSION), encoding="utf-8")
-    if png:
+    svg = vlc.vegalite_to_svg(svg_safe(spec), vl_version=VL_VERSION)
+    out[1].write_text(svg, encoding="utf-8")
+    if png:  # rasterise the SVG just drawn: the same bytes as vegalite_to_png, without a second Vega run
         out.append(stem.with_name(stem.name + ".png"))
-        out[2].write_bytes(vlc.vegalite_to_png(static, vl_version=VL_VERSION, scale=2))
+        out[2].write_bytes(vlc.svg_to_png(svg, scale=2))
     return out
 
 
