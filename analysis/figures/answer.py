@@ -2,7 +2,7 @@
 
 :func:`forest_chart` draws the ``attribution`` table (:mod:`analysis.report.headline`): apps on
 rows, the groups *deplatforming*, *privacy shock* and *all events* side by side (one panel each),
-countries as colours (at most six) offset within each app's row.  Each estimate is a point at its
+countries as colours (six at most are easy to tell apart; beyond, the subtitle says so) offset within each app's row.  Each estimate is a point at its
 multiple with its interval as a rule; a bound is a triangle at its limit pointing to the side the
 effect lies on ("at least": right); not identified rows are left out (the headline table gives
 their reasons).  The x axis is the multiple on a log scale, in the direction of more use (ranks
@@ -52,8 +52,7 @@ def forest_chart(table: pl.DataFrame, outcome: str = "rank", apps: Sequence[str]
     """The forest figure (module docstring)."""
     f = forest_frame(table, apps)
     places = f["place"].unique(maintain_order=True).to_list()
-    if len(places) > MAX_COLOURS:
-        raise ValueError(f"forest: {len(places)} countries; at most {MAX_COLOURS} can be told apart by colour")
+    many = len(places) > MAX_COLOURS  # beyond six, colours are hard to tell apart: say so in the subtitle
     apps_order = f["app_name"].unique(maintain_order=True).to_list()
     lo = max(min(f.select(pl.min_horizontal("multiple", "multiple_low", "bound_at")).to_series().drop_nulls().min()
                  or 1.0, 1.0) / 1.5, 1e-3)
@@ -65,7 +64,7 @@ def forest_chart(table: pl.DataFrame, outcome: str = "rank", apps: Sequence[str]
               title="multiple (above 1 = " + ("climbed the chart" if outcome != "views" else "more views") + ")")
     y = alt.Y("app_name:N", sort=apps_order, title=None)
     colour = alt.Color("place:N", sort=places, title="country" if outcome == "rank" else "edition",
-                       scale=alt.Scale(scheme="tableau10"))
+                       scale=alt.Scale(scheme="tableau20" if many else "tableau10"))
     off = alt.YOffset("place:N", sort=places)
     tip = [alt.Tooltip("app_name:N", title="app"), alt.Tooltip("place:N", title="where"),
            alt.Tooltip("sentence:N", title="reading")]
@@ -79,8 +78,10 @@ def forest_chart(table: pl.DataFrame, outcome: str = "rank", apps: Sequence[str]
     one = alt.Chart().mark_rule(color="#888", strokeDash=[3, 3]).encode(x=alt.datum(1.0))
     noun = O.NOUNS[O.check_outcome(outcome)]
     layer = alt.layer(one, rules, points, bounds, data=f.to_pandas()).properties(
-        width=width, height=(4 * len(places) + 8) * len(apps_order))
+        width=width, height=max(28, 4 * len(places) + 8) * len(apps_order))
     return layer.facet(column=alt.Column("panel:N", sort=[LABELS[g] for g in GROUPS], title=None)).properties(
         title=title(f"How much each group of events moved each app ({noun})", synthetic,
-                    "points: estimate with its 95% interval; triangles: bounds (at least); "
-                    "not identified rows are left out")).resolve_scale(x="shared")
+                    ["points: estimate with its 95% interval; triangles: bounds (at least); "
+                     "not identified rows are left out",
+                     f"{len(places)} places: more than {MAX_COLOURS} colours, read the table" if many else ""])
+    ).resolve_scale(x="shared")

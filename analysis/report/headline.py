@@ -280,3 +280,60 @@ def publish_headline(out, contrasts: pl.DataFrame | None, *, outcome: str = "ran
 
 __all__ = ["find_table", "print_headline", "publish_headline", "read_table", "COLUMNS", "abstract", "app_sentences", "attribution_table", "cell", "headline_frame", "render_html",
            "render_text", "row_sentence"]
+
+
+CSS = ("#answer p.abstract{max-width:60em;line-height:1.5;font-size:1.05em}"
+       "table.exodus-headline td.num{white-space:nowrap}table.exodus-headline small{color:#555}"
+       "ol.exodus-footnotes{font-size:.85em;max-width:60em;color:#333}"
+       "#answer details.exodus-details>summary{font-weight:600;cursor:pointer;margin:.8em 0}")
+
+
+def _window(window_days: int | None) -> str:
+    return f"the {window_days} days from the first event" if window_days else "the window after the first event"
+
+
+def section_html(table: pl.DataFrame, outcome: str, forest_html: str = "", details_html: str = "",
+                 window_days: int | None = None, apps: Sequence[str] | None = None) -> str:
+    """The answer section of a report page: the abstract, the headline table with its footnotes,
+    the forest figure, at most two sentences per app, then everything else in a collapsible
+    "Details" (``details_html``: per-event terms, merges, reasons, the answer table)."""
+    synthetic = table["true_value"].is_not_null().any()
+    keys = table.select("app_name", "country").unique()
+    text = abstract(table, outcome=outcome, synthetic=bool(synthetic), n_apps=keys["app_name"].n_unique(),
+                    n_countries=keys["country"].n_unique(), window=_window(window_days))
+    order = _order(apps, keys["app_name"].unique().to_list())
+    prose = "".join(f"<p class='answer-app'><b>{html.escape(a)}.</b> {html.escape(' '.join(app_sentences(table, a, outcome)))}</p>"
+                    for a in order if app_sentences(table, a, outcome))
+    desc = ("<p class='exodus-figdesc'><b>Figure forest.</b> The numbers of the table: per app, the multiple of "
+            "each group of events with its 95% interval, countries as colours; triangles are bounds.</p>"
+            if forest_html else "")
+    caption = ("Headline: how much each group of events moved each app over "
+               f"{_window(window_days)} (multiple, above 1 = more use; 95% interval)")
+    return (f"<style>{CSS}</style><section id='answer'><h2>The answer</h2><p class='abstract'>{html.escape(text)}</p>"
+            + render_html(table, outcome, apps, caption) + forest_html + desc + prose
+            + "<details class='exodus-details'><summary>Details: per-event terms, merges, reasons and the answer "
+              f"table</summary>{details_html}</details></section>")
+
+
+def index_html(version_dir) -> str:
+    """The abstract and headline table of a version, for the versions index ('' without one)."""
+    import json
+    from pathlib import Path
+
+    table = find_table(version_dir)
+    if table is None:
+        return ""
+    try:
+        m = json.loads((Path(version_dir) / "manifest.json").read_text())
+        outcome_notes = pl.read_csv(next(Path(version_dir).glob("tables/*-answer_notes.csv")), infer_schema_length=0)
+        found = outcome_notes.filter(pl.col("note") == "outcome")["text"].to_list()
+        outcome = found[0] if found else "rank"
+        window_days, apps = m["parameters"].get("window_days"), m["parameters"].get("apps")
+    except (OSError, ValueError, KeyError, StopIteration):
+        outcome, window_days, apps = "rank", None, None
+    keys = table.select("app_name", "country").unique()
+    text = abstract(table, outcome=outcome, synthetic=bool(table["true_value"].is_not_null().any()),
+                    n_apps=keys["app_name"].n_unique(), n_countries=keys["country"].n_unique(),
+                    window=_window(window_days))
+    return (f"<style>{CSS}</style><p class='abstract'>{html.escape(text)}</p>"
+            + render_html(table, outcome, apps, "Headline (multiple, above 1 = more use; 95% interval)"))

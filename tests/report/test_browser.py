@@ -200,3 +200,24 @@ def test_coverage_heatmap_shows_signal_not_charted_before_7_january(browser, rep
     assert any(d["status"] == "charted" for d in signal_us if d["week"] >= "2021-01-04")
     assert errors == []
     page.close()
+
+
+def test_pages_open_with_the_headline_and_never_scroll_sideways_at_1280px(browser, report):
+    """The report page and the versions index open with the abstract and the headline table, and
+    at a 1280 px wide window neither scrolls horizontally (wide tables and charts scroll inside
+    their own box)."""
+    for path in (report / "index.html", report.parent.parent / "index.html"):
+        page, errors, _ = open_page(browser, path)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        n = page.locator("div.exodus-chart").count()
+        if n:
+            page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=120_000)
+        width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert inner == 1280 and width <= inner, (path, width)
+        answer = page.locator("#answer")
+        assert answer.locator("p.abstract").first.inner_text().startswith("Did people turn to Signal")
+        head = answer.locator("table.exodus-headline").first
+        assert head.locator("th").all_inner_texts()[2:5] == ["Deplatforming", "Privacy shock", "All events"]
+        assert head.locator("tbody tr").count() >= 6
+        assert errors == [], errors
+        page.close()
