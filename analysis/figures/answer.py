@@ -85,3 +85,74 @@ def forest_chart(table: pl.DataFrame, outcome: str = "rank", apps: Sequence[str]
                      "not identified rows are left out",
                      f"{len(places)} places: more than {MAX_COLOURS} colours, read the table" if many else ""])
     ).resolve_scale(x="shared")
+
+
+PATHS = {"onestep": "one-step-ahead fit (pre-period)", "fitted": "fitted, every term",
+         "no_events": "counterfactual: no events", "privacy_only": "counterfactual: privacy shock only"}
+PATH_COLOURS = {"observed": "#1f77b4", "below the chart (censored)": "#9ecae1", PATHS["onestep"]: "#ff7f0e",
+                PATHS["fitted"]: "#000000", PATHS["no_events"]: "#7f7f7f", PATHS["privacy_only"]: "#9467bd"}
+
+
+def model_frame(paths: pl.DataFrame, terms: pl.DataFrame, app: str) -> pl.DataFrame:
+    """Long rows for one app: ``layer`` (observed, censored, a path or ``rule``), ``date`` (ISO),
+    ``place``, ``value`` with ``low``/``high`` for the counterfactual bands, ``term`` on rules."""
+    p = paths.filter(pl.col("app_name") == app).with_columns(
+        pl.when(pl.col("store") == "wikipedia").then(pl.col("country")).otherwise(pl.col("country").str.to_uppercase())
+        .alias("place"), pl.col("date").dt.to_string("%Y-%m-%d"))
+    obs = p.select("place", "date", pl.when(pl.col("censored")).then(pl.lit("below the chart (censored)"))
+                   .otherwise(pl.lit("observed")).alias("layer"), pl.col("observed").alias("value"))
+    parts = [obs.with_columns(pl.lit(None, pl.Float64).alias("low"), pl.lit(None, pl.Float64).alias("high"))]
+    for key, label in PATHS.items():
+        lo, hi = (pl.col(f"{key}_low"), pl.col(f"{key}_high")) if f"{key}_low" in p.columns else (
+            pl.lit(None, pl.Float64), pl.lit(None, pl.Float64))
+        parts.append(p.filter(pl.col(key).is_not_null()).select(
+            "place", "date", pl.lit(label).alias("layer"), pl.col(key).alias("value"), lo.alias("low"), hi.alias("high")))
+    places = p["place"].unique(maintain_order=True)
+    rules = terms.select(pl.col("first_snapshot").dt.to_string("%Y-%m-%d").alias("date"), pl.col("term_id").alias("term"),
+                         (pl.int_range(pl.len()) + 1).cast(pl.String).alias("number"),
+                         (6 + 9 * (pl.int_range(pl.len()) % 4)).alias("label_y"))
+    rule_rows = pl.DataFrame({"place": places}).join(rules, how="cross").with_columns(pl.lit("rule").alias("layer"))
+    out = pl.concat(parts, how="diagonal_relaxed").with_columns(pl.lit(None, pl.String).alias("term"))
+    return pl.concat([out, rule_rows], how="diagonal_relaxed").with_columns(pl.col("value", "low", "high").round(4))
+
+
+def model_chart(paths: pl.DataFrame, terms: pl.DataFrame, app: str, synthetic: bool = False,
+                outcome: str = "rank") -> alt.FacetChart:
+    """The answer's own model for one app, one panel per country: observed (censored days at the
+    chart threshold, lighter), the pre-period one-step-ahead fit, the post-period fitted path and
+    the two counterfactuals with their 95% bands; a labelled rule at each term's first snapshot."""
+    f = model_frame(paths, terms, app)
+    x = alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)")
+    views = outcome == "views"
+    ylab = {"rank": "log(rank), lower = higher in the chart", "attention": "log(pageview-chart rank)",
+            "views": "log(daily pageviews)"}[O.check_outcome(outcome)]
+    yscale = alt.Scale(reverse=not views, zero=False)
+    colour = alt.Color("layer:N", scale=alt.Scale(domain=list(PATH_COLOURS), range=list(PATH_COLOURS.values())),
+                       title=None, legend=alt.Legend(orient="bottom", columns=3))
+    base = alt.Chart().encode(x=x)
+    is_ = lambda *names: alt.FieldOneOfPredicate(field="layer", oneOf=list(names))  # noqa: E731
+    band = base.transform_filter(is_(PATHS["no_events"], PATHS["privacy_only"])).mark_area(opacity=0.18).encode(
+        y=alt.Y("low:Q", scale=yscale, title=ylab), y2="high:Q", color=colour)
+    lines = base.transform_filter(is_(*PATHS.values())).mark_line(strokeWidth=1.4).encode(
+        y=alt.Y("value:Q", scale=yscale), color=colour, detail="layer:N")
+    points = base.transform_filter(is_("observed", "below the chart (censored)")).mark_point(
+        size=10, filled=True).encode(y=alt.Y("value:Q", scale=yscale), color=colour,
+                                     tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"),
+                                              "layer:N", alt.Tooltip("value:Q", format=".2f")])
+    rules = base.transform_filter(alt.datum.layer == "rule").mark_rule(color="#d62728", strokeDash=[3, 3],
+                                                                       opacity=0.7).encode(
+        tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d", formatType="utc"), "term:N"])
+    labels = base.transform_filter(alt.datum.layer == "rule").mark_text(
+        baseline="middle", fontSize=9, color="#d62728").encode(
+        text="number:N", y=alt.Y("label_y:Q", scale=None))
+    return (alt.layer(band, lines, points, rules, labels, data=f.to_pandas())
+            .properties(width=260, height=170)
+            .facet(facet=alt.Facet("place:N", title=None), columns=3)
+            .resolve_scale(y="independent")
+            .properties(title=title(f"{app}: the answer's per-event model", synthetic, [
+                "Orange: one-step-ahead fit before the first event; black: fitted with every term; grey and purple: "
+                "counterfactuals without any event",
+                "and without the deplatformings (95% bands): the gap between black and purple is the deplatforming "
+                "contribution. Light points: days below the chart, at its threshold.",
+                "Red rules: each term's first affected snapshot, numbered "
+                + ", ".join(f"{i} {t}" for i, t in enumerate(terms["term_id"], 1)) + "."])))

@@ -35,7 +35,7 @@ from analysis.models.event_fit import KEYS, fit_events
 
 ARTIFACT_DIR = "artifacts"
 FRAMES = ("effects", "diagnostics", "pooled", "contrast", "contrast_diagnostics", "truth", "terms", "merges",
-          "attribution")
+          "attribution", "paths")
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,7 @@ class StudyFit:
     terms: pl.DataFrame
     merges: pl.DataFrame
     attribution: pl.DataFrame | None = None  # analysis.models.attribution.contrasts (+ true_value)
+    paths: pl.DataFrame | None = None  # analysis.models.answer_paths.model_paths (the answer's figures)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -191,7 +192,14 @@ def fit_study(data, params, spec: EventStudySpec | None = None) -> StudyFit:
         window = (w["window_start"][0], w["window_end"][0]) if w.height else (design.first_event, design.end)
         truth = demo_truth(data.truth, design, window)
     return StudyFit(spec, fit.effects, fit.diagnostics, pooled, contrast, cdiag, truth, terms_frame(design),
-                    design.merges, attribution_frame(fit, data, spec))
+                    design.merges, attribution_frame(fit, data, spec), _paths(fit, data, spec))
+
+
+def _paths(fit, data, spec: EventStudySpec) -> pl.DataFrame:
+    from analysis.data.events import event_groups
+    from analysis.models.answer_paths import model_paths
+
+    return model_paths(fit, event_groups(data.events, dict(spec.groups)), spec.chart_depth)
 
 
 def attribution_frame(fit, data, spec: EventStudySpec) -> pl.DataFrame:

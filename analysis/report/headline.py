@@ -260,8 +260,11 @@ def print_headline(version_dir, file) -> None:
 
 def publish_headline(out, contrasts: pl.DataFrame | None, *, outcome: str = "rank",
                      exponent: tuple[float, float] = (0.8, 1.1), level: float = 0.95,
-                     apps: Sequence[str] | None = None, synthetic: bool = False) -> pl.DataFrame | None:
-    """Notebook call: write the ``attribution`` table and the forest figure, show the headline."""
+                     apps: Sequence[str] | None = None, synthetic: bool = False,
+                     paths: pl.DataFrame | None = None, terms: pl.DataFrame | None = None) -> pl.DataFrame | None:
+    """Notebook call: write the ``attribution`` table and the forest figure, show the headline;
+    with ``paths`` and ``terms`` (:class:`analysis.models.study.StudyFit`), one figure of the
+    answer's own model per seed app (``model-<app>``)."""
     from IPython.display import HTML, display
 
     if contrasts is None or contrasts.height == 0:
@@ -275,6 +278,15 @@ def publish_headline(out, contrasts: pl.DataFrame | None, *, outcome: str = "ran
     out.figure("forest", forest_chart(table, outcome, apps, synthetic),
                "Forest: per app, the multiple of each group of events with its interval, countries side by side "
                "(a bound is a one-sided marker; not identified rows are left out)")
+    if paths is not None and terms is not None and paths.height:
+        from analysis.data.slug import slug
+        from analysis.figures.answer import model_chart
+
+        have = set(paths["app_name"].unique().to_list())
+        for app in [a for a in SEED_APPS if a in have]:
+            out.figure(f"model-{slug(app)}", model_chart(paths, terms, app, synthetic, outcome),
+                       f"{app}: the per-event model the answer uses, per country: one-step-ahead fit before the first "
+                       "event, the fitted path and two counterfactuals (no events; privacy shock only) with 95% bands")
     return table
 
 

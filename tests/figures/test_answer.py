@@ -31,3 +31,23 @@ def test_forest_says_when_there_are_more_countries_than_colours():
     t = H.attribution_table(contrasts(), "rank")
     many = pl.concat([t.with_columns(pl.lit(c).alias("country")) for c in "abcdefg"])
     assert "7 places: more than 6 colours" in forest_chart(many).to_dict()["title"]["subtitle"][1]
+
+
+def test_model_figure_rules_sit_at_every_term_date_in_every_panel():
+    from datetime import date
+
+    from analysis.figures.answer import model_chart, model_frame
+
+    days = [date(2021, 1, 1 + i) for i in range(10)]
+    paths = pl.DataFrame({"app_name": "Signal", "country": ["us"] * 10 + ["gb"] * 10, "store": "ios",
+                          "date": days * 2, "post": [d >= date(2021, 1, 5) for d in days] * 2,
+                          "observed": 3.0, "censored": False, "onestep": 3.0, "fitted": 2.0,
+                          "no_events": 3.0, "no_events_low": 2.8, "no_events_high": 3.2,
+                          "privacy_only": 2.5, "privacy_only_low": 2.3, "privacy_only_high": 2.7})
+    terms = pl.DataFrame({"term_id": ["X01", "X04+X05"], "first_snapshot": [date(2021, 1, 5), date(2021, 1, 8)]})
+    rules = model_frame(paths, terms, "Signal").filter(pl.col("layer") == "rule")
+    assert sorted(rules.select("place", "date", "term").rows()) == [
+        ("GB", "2021-01-05", "X01"), ("GB", "2021-01-08", "X04+X05"),
+        ("US", "2021-01-05", "X01"), ("US", "2021-01-08", "X04+X05")]
+    spec = model_chart(paths, terms, "Signal", synthetic=True).to_dict()
+    assert "1 X01, 2 X04+X05" in spec["title"]["subtitle"][-1]

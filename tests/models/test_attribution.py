@@ -135,7 +135,8 @@ def test_parse_groups_rejects_bad_items():
 
 
 @functools.lru_cache(maxsize=4)
-def _demo_contrasts(seed: int) -> pl.DataFrame:
+def demo_fit(seed: int):
+    """The study fit of the default demo selection (SYNTHETIC) for ``seed``, cached per test run."""
     from analysis.data.demo import generate_demo
     from analysis.data.events import load_events
     from analysis.data.studies import StudyData
@@ -145,7 +146,11 @@ def _demo_contrasts(seed: int) -> pl.DataFrame:
     d = generate_demo(seed=seed)
     data = StudyData(name="demo", title="demo", synthetic=True, panel=d.panel, events=load_events(), chart_depth=200,
                      truth=d)
-    return study.fit_study(data, StudyParams(seed=seed)).attribution
+    return study.fit_study(data, StudyParams(seed=seed))
+
+
+def _demo_contrasts(seed: int) -> pl.DataFrame:
+    return demo_fit(seed).attribution
 
 
 def _coverage_rows() -> pl.DataFrame:
