@@ -19,9 +19,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     overrides = params.parse_assignments(args.param or [])
     outcome = runner.run(args.study, overrides, cell_timeout=args.cell_timeout, force=args.force)
+    _print_study_effects(outcome.path / "manifest.json")
     _print_headline(outcome.path)
     print(outcome.message, file=sys.stderr)
-    _print_study_effects(outcome.path / "manifest.json")
     print(outcome.path / "index.html")
     return outcome.exit_code
 

@@ -170,10 +170,10 @@ def _entry_row(fit: EventFit, s: int, days: np.ndarray, tg, weighted, group: str
                     "reason": "the post-entry sub-fit failed, so the terms after entry are not estimated"}
         return _estimate(found[1], found[0], days, terms)
     if len(in_g) < len(absorbed) or (group != ALL and any(len(tg[t]) > 1 for t in in_g)):
-        others = [t for t in absorbed if t not in in_g]
+        others = ", ".join(f"{t} ({'+'.join(tg[t])})" for t in absorbed if t not in in_g)
         return {"kind": "not_identified", "terms": ", ".join(terms),
-                "reason": f"{', '.join(in_g)} {'is' if len(in_g) == 1 else 'are'} absorbed with {', '.join(others)} "
-                          f"(another group) in the entry bound of {absorbed[-1]}: the app was below the chart "
+                "reason": f"{', '.join(in_g)} {'is' if len(in_g) == 1 else 'are'} absorbed with {others} "
+                          f"in the entry bound of {absorbed[-1]}: the app was below the chart "
                           "before entering it, so the data do not separate them"}
     wa = mine.filter(pl.col("estimand") == "window_average", pl.col("kind") == "bound")
     rest = [t for t in weighted if t not in terms]

@@ -91,6 +91,8 @@ def row_sentence(row: dict, outcome: str, level: float = 0.95) -> str:
     """One sentence (under 30 words, no symbols) for a table row; the reason when not identified."""
     if row["kind"] == "not_identified":
         return f"Not identified: {row.get('reason') or 'no estimate'}"
+    if row["kind"] == "estimate" and not row.get("se") and row.get("reason"):
+        return f"{row['reason'][0].upper()}{row['reason'][1:]}."  # e.g. no event of this group in the window
     who = f"{row['app_name']} in {place(row['country'], row['store'])}"
     cause = CAUSES.get(row["group"], f"the merged term {row['group'].removeprefix('mixed:')}")
     noun = "attention" if outcome != "rank" else "chart position"
@@ -194,6 +196,14 @@ def abstract(table: pl.DataFrame, *, outcome: str, synthetic: bool, n_apps: int,
             parts.append(f"{CAUSES[g]} lifted {b['app_name']}'s {'chart position' if outcome == 'rank' else 'attention'}"
                          f" in {place(b['country'], b['store'])} about {fmt(b['multiple'])}-fold ({pct}% interval "
                          f"{fmt(b['multiple_low'])} to {fmt(b['multiple_high'])})")
+    if not parts:  # no group separated: say what all events together did, a bound if that is all there is
+        b = table.filter(pl.col("group") == "all_events", pl.col("kind") != "not_identified",
+                         pl.col("multiple_low") > 1).sort("multiple_low", descending=True)
+        if b.height:
+            r = b.row(0, named=True)
+            parts.append(f"the deplatformings could not be separated from the other events, and all events together "
+                         f"lifted {r['app_name']}'s {'chart position' if outcome == 'rank' else 'attention'} in "
+                         f"{place(r['country'], r['store'])} at least {fmt(r['multiple_low'])}-fold")
     ans = (f"Over {window}, " + " and ".join(parts) + ".") if parts else \
         f"Over {window}, no group of events moved an app by a clearly identified multiple."
     return f"{q} {data} {ans[0].upper()}{ans[1:]}"
@@ -214,7 +224,7 @@ def app_sentences(table: pl.DataFrame, app: str, outcome: str = "rank") -> list[
         if up.height:
             top = up.sort("multiple_low", descending=True).row(0, named=True)
             s = (f"{CAUSES[g].capitalize()} lifted its {noun} in {up.height} of {rows.height} places, most in "
-                 f"{place(top['country'], top['store'])} (at least {fmt(top['multiple_low'])}-fold)")
+                 f"{place(top['country'], top['store'])}, at least {fmt(top['multiple_low'])}-fold")
         elif down.height:
             s = f"{CAUSES[g].capitalize()} lowered its {noun} in {down.height} of {rows.height} places"
         else:

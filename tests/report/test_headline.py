@@ -86,3 +86,10 @@ def test_sentences_are_short_and_free_of_symbols():
     assert "about 3.0-fold (95% interval 1.8 to 5.0)" in t["sentence"][0]
     a = H.abstract(t, outcome="rank", synthetic=True, n_apps=2, n_countries=2, window="the 14 days from 6 Jan 2021")
     assert len(re.findall(r"[.?](?:\s|$)", a)) == 3 and "SYNTHETIC" in a and "3.0-fold" in a
+
+
+def test_abstract_falls_back_to_the_all_events_bound_when_no_group_is_separated():
+    t = H.attribution_table(contrasts(), "attention").filter(pl.col("app_name") == "Signal",
+                                                             pl.col("group") != "deplatforming")
+    a = H.abstract(t, outcome="attention", synthetic=False, n_apps=1, n_countries=1, window="the 14 days")
+    assert "could not be separated" in a and "at least 30-fold" in a and "SYNTHETIC" not in a
