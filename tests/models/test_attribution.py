@@ -166,10 +166,12 @@ COVERED = ((pl.col("ci_low") <= pl.col("true_value")) & (pl.col("true_value") <=
 @pytest.mark.slow
 def test_group_intervals_cover_the_reranked_demo_truth_as_the_per_event_terms_do():
     """95% intervals of the group contributions against the generator's truth (its world re-ranked
-    with the group's terms off), default demo and two other seeds.  Measured: 0.871 over 210 rows
-    (the per-event level terms of the same fits cover their re-ranked truth at 0.87-0.88): the
-    group contrasts inherit the step model's misfit to re-ranked positions, they do not lose
-    coverage by combining terms.  Pinned at >= 0.85."""
+    with the group's terms off), default demo and two other seeds.  Measured: 0.871 (122 of 140
+    rows; the per-event level terms of the same fits cover their re-ranked truth at 0.87-0.88): the
+    group contrasts inherit the additive log-rank model's misfit to re-ranked positions, they do
+    not lose coverage by combining terms.  The misses sit near the top of the chart, where rank
+    effects are not additive (#1 is a floor): series whose best window rank is 3 or better cover
+    at 0.72 (29 rows), the others at 0.91 (111 rows).  Pinned at >= 0.85."""
     c = _coverage_rows()
     assert c.height >= 30
     assert c.select(COVERED).item() >= 0.85, c.group_by("seed", "group").agg(pl.len(), COVERED.alias("coverage"))
@@ -178,6 +180,6 @@ def test_group_intervals_cover_the_reranked_demo_truth_as_the_per_event_terms_do
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 15 asks >= 0.90; measured 0.871 (step terms vs re-ranked positions)")
+@pytest.mark.xfail(strict=True, reason="issue 15 asks >= 0.90; measured 0.871 (additive log-rank terms vs re-ranked positions)")
 def test_group_intervals_reach_the_issues_coverage_target():
     assert _coverage_rows().select(COVERED).item() >= 0.90
