@@ -51,6 +51,7 @@ import numpy as np
 import polars as pl
 
 from analysis.data.events import GROUPS
+from analysis.models.engine import GridFit
 from analysis.models.event_fit import KEYS, EventFit
 
 ALL = "all_events"
@@ -91,7 +92,7 @@ def _window(fit: EventFit, window_days: int) -> tuple[int, int]:
     return w0, min((d.end - d.start).days, w0 + window_days - 1)
 
 
-def _fit_of(fit: EventFit, s: int):
+def _fit_of(fit: EventFit, s: int) -> tuple[int, GridFit] | None:
     """(row j, GridFit) of the fit that estimated series ``s`` (the last one where it is ok)."""
     found = None
     for idx, g in fit.fits:
@@ -101,7 +102,7 @@ def _fit_of(fit: EventFit, s: int):
     return found
 
 
-def _contrast(g, j: int, days: np.ndarray, cols: list[int]) -> tuple[float, float, float]:
+def _contrast(g: GridFit, j: int, days: np.ndarray, cols: list[int]) -> tuple[float, float, float]:
     """(estimate, se, critical value) of the mean over ``days`` (grid days) of the columns ``cols``."""
     t0 = int(g.t[0])
     inside = days[(days >= t0) & (days < t0 + g.t.size)] - t0
@@ -114,7 +115,8 @@ def _contrast(g, j: int, days: np.ndarray, cols: list[int]) -> tuple[float, floa
     return est, se, float(g.crit()[j])
 
 
-def _cols(g, term_ids: list[str]) -> list[int]:
+def _cols(g: GridFit, term_ids: list[str]) -> list[int]:
+    """Design columns of the terms ``term_ids`` (named ``ESTIMAND@TERM`` by the engine)."""
     return [i for i, n in enumerate(g.design.names) if any(n.endswith(f"@{t}") for t in term_ids)]
 
 
@@ -124,10 +126,11 @@ def _weighted(fit: EventFit, days: np.ndarray, last: int) -> list[str]:
     return [t.id for t, c in zip(fit.design.terms, cut, strict=True) if days.size and c <= last]
 
 
-def _estimate(g, j, days, term_ids, alpha_note="") -> dict:
+def _estimate(g: GridFit, j: int, days: np.ndarray, term_ids: list[str], note: str = "") -> dict:
+    """An estimate row: the window contrast of ``term_ids`` with its interval (``note``: reason)."""
     est, se, q = _contrast(g, j, days, _cols(g, term_ids))
     return {"kind": "estimate", "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
-            "terms": ", ".join(term_ids), "reason": alpha_note or None}
+            "terms": ", ".join(term_ids), "reason": note or None}
 
 
 def _targets(tg: dict[str, tuple[str, ...]], weighted: list[str]) -> dict[str, list[str]]:

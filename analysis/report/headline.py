@@ -21,7 +21,6 @@ From the group contrasts of :mod:`analysis.models.attribution` (one row per seri
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 
 import polars as pl
