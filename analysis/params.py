@@ -78,6 +78,7 @@ class StudyParams:
     event_kinds: list[str] = _p(list(EVENT_KINDS), "registry event kinds that enter the per-event design (confound, deplatforming, platform_action, other)", EVENT_STUDY)
     exclude_events: list[str] = _p([], "registry event ids left out of the per-event design (e.g. X11)", EVENT_STUDY)
     event_shapes: list[str] = _p(["X03:decay:14"], "impact shape per event as EVENT_ID:IMPACT, IMPACT one of step, step+slope, decay:HALF_LIFE (others: step); the Musk tweet is a decaying spike", EVENT_STUDY)
+    groups: list[str] = _p([], "attribution groups per event as EVENT_ID:GROUP, GROUP one of deplatforming, privacy_shock, other (e.g. X03:other); empty: by registry kind (deplatforming, platform_action -> deplatforming; confound -> privacy_shock; other -> other)", EVENT_STUDY)
     contrast_treated: str = _p("us", "treated country of the contrast design (treated minus the mean of the controls)", EVENT_STUDY)
     contrast_controls: list[str] = _p(["gb", "de", "fr"], "control countries of the contrast design (judged by pre-period parallel trends)", EVENT_STUDY)
     output_dir: str = _p("", "set by `exodus run`; empty: display only")
@@ -126,6 +127,12 @@ class StudyParams:
                 Impact.parse(shape)
         except ValueError as exc:
             raise ParameterError(f"event_shapes: {exc}") from None
+        from analysis.models.events.attribution import parse_groups
+
+        try:
+            parse_groups(self.groups)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
         if self.contrast_treated in self.contrast_controls:
             raise ParameterError(f"contrast_treated {self.contrast_treated!r} cannot also be a control")
         if self.coverage_replicates < 1:

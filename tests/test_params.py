@@ -110,6 +110,8 @@ def test_internal_parameters_cannot_be_set():
         ({"intervention_date": "8 Jan"}, "YYYY-MM-DD"),
         ({"coverage_replicates": "0"}, "coverage_replicates"),
         ({"default_depth": "0"}, "default_depth"),
+        ({"groups": "X03"}, "EVENT_ID:GROUP"),
+        ({"groups": "X03:tweets"}, "unknown group 'tweets'"),
     ],
 )
 def test_data_free_checks_of_the_definition(override, phrase):
@@ -149,6 +151,7 @@ def test_sync_rewrites_a_stale_cell(tmp_path):
         ({"focus_app": "Signal", "apps": "Telegram"}, "focus_app 'Signal' is not in the selection"),
         ({"focus_country": "in", "countries": "us"}, "focus_country 'in' is not in the selection"),
         ({"placebo_apps": "Skype"}, r"placebo_apps \['Skype'\] not in the data"),
+        ({"groups": "X99:other"}, "groups: unknown event id 'X99'"),
     ],
 )
 def test_values_are_checked_against_the_data_before_running(override, phrase):

@@ -19,8 +19,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     overrides = params.parse_assignments(args.param or [])
     outcome = runner.run(args.study, overrides, cell_timeout=args.cell_timeout, force=args.force)
-    print(outcome.message, file=sys.stderr)
     _print_study_effects(outcome.path / "manifest.json")
+    _print_headline(outcome.path)
+    print(outcome.message, file=sys.stderr)
     print(outcome.path / "index.html")
     return outcome.exit_code
 
@@ -30,6 +31,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from analysis.report.run.verify import verify_command
 
     return verify_command(reports_dir(), list(args.versions), sys.stdout)
+
+
+def _print_headline(version_dir: Path) -> None:
+    """The headline table of the version (app, country, deplatforming, privacy shock, all events)
+    on stderr, right before the status line (stdout stays the report's path)."""
+    from analysis.report.answer.headline import print_headline
+
+    print_headline(version_dir, sys.stderr)
 
 
 def _print_study_effects(manifest: Path) -> None:

@@ -37,7 +37,8 @@ def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool,
         .properties(width=230, height=160)
         .facet(facet=alt.Facet("country:N", title=None), columns=3)
         .resolve_scale(y="independent")
-        .properties(title=title(f"{app}: observed vs counterfactual", synthetic,
+        .properties(title=title(f"{app}: comparison model only (one cutoff, not the answer): observed vs counterfactual",
+                                synthetic,
                                 ["Points: observed; solid: fitted segmented model; dashed + band: counterfactual "
                                  "(no intervention) with its confidence interval.",
                                  f"Red rule: intervention date {intervention.isoformat()}."]))

@@ -200,3 +200,65 @@ def test_coverage_heatmap_shows_signal_not_charted_before_7_january(browser, rep
     assert any(d["status"] == "charted" for d in signal_us if d["week"] >= "2021-01-04")
     assert errors == []
     page.close()
+
+
+def test_pages_open_with_the_headline_and_never_scroll_sideways_at_1280px(browser, report):
+    """The report page and the versions index open with the abstract and the headline table, and
+    at a 1280 px wide window neither scrolls horizontally (wide tables and charts scroll inside
+    their own box)."""
+    for path in (report / "index.html", report.parent.parent / "index.html"):
+        page, errors, _ = open_page(browser, path)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        n = page.locator("div.exodus-chart").count()
+        if n:
+            page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=120_000)
+        width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert inner == 1280 and width <= inner, (path, width)
+        answer = page.locator("#answer")
+        assert answer.locator("p.abstract").first.inner_text().startswith("Did people turn to Signal")
+        head = answer.locator("table.exodus-headline").first
+        assert head.locator("th").all_inner_texts()[2:5] == ["Deplatforming", "Privacy shock", "All events"]
+        assert head.locator("tbody tr").count() >= 6
+        assert errors == [], errors
+        page.close()
+
+
+_RULES_JS = """(title) => {
+  const out = [];
+  for (const node of document.querySelectorAll('div.exodus-chart')) {
+    const spec = JSON.parse(node.querySelector('script.exodus-spec').textContent);
+    const t = typeof spec.title === 'string' ? spec.title : (spec.title || {}).text || '';
+    if (!String(t).includes(title) || !node.exodusView) continue;
+    const view = node.exodusView, scale = view.scale('x');
+    const walk = (mark) => {
+      for (const it of mark.items || []) {
+        if (mark.marktype === 'rule' && it.stroke === '#d62728' && it.datum && it.datum.term)
+          out.push({title: t, x: it.x, expected: scale(new Date(it.datum.date)), term: it.datum.term,
+                    date: new Date(it.datum.date).toISOString().slice(0, 10)});
+        if (mark.marktype === 'group') for (const m of it.items || []) walk(m);
+      }
+    };
+    walk(view.scenegraph().root);
+  }
+  return out;
+}"""
+
+
+def test_model_figure_rules_sit_at_the_term_dates(browser, report):
+    """Placement: in every figure of the answer's own model, each red rule's x pixel is the x
+    scale's position of its term's first affected snapshot (the design table of notebook 02)."""
+    import polars as pl
+
+    terms = pl.read_csv(next(report.glob("tables/02_its-design.csv")))
+    want = dict(zip(terms["term_id"], terms["first_snapshot"], strict=True))
+    page, errors, _ = open_page(browser, report / "index.html")
+    n = page.locator("div.exodus-chart").count()
+    page.wait_for_function(f"document.body.dataset.chartsRendered === '{n}'", timeout=60_000)
+    rules = page.evaluate(_RULES_JS, "the answer's per-event model")
+    titles = {r["title"] for r in rules}
+    assert len(titles) >= 4, titles  # Signal, Telegram, Parler, MeWe, Rumble, WhatsApp in the default demo
+    for r in rules:
+        assert r["date"] == want[r["term"]], r
+        assert r["expected"] > 20 and abs(r["x"] - r["expected"]) < 0.5, r
+    assert errors == []
+    page.close()

@@ -95,7 +95,8 @@ def test_index_opens_with_the_newest_complete_answer(tmp_path):
         runs.append((d, m))
     latest = latest_answer(tmp_path, runs)
     assert latest == {"version": "v1", "href": "demo/v1/index.html", "paragraphs": [["Signal", "text 1"]],
-                      "notes": [], "figure": "demo/v1/figures/f.svg", "coverage": None}
+                      "notes": [], "figure": "demo/v1/figures/f.svg", "coverage": None,
+                      "headline_html": ""}  # no attribution table in this version directory
     page = pages.index_page([], latest)
     assert "text 1" in page and "<img src='demo/v1/figures/f.svg'" in page
     cov = [{"app_name": "all", "n": 20, "n_covered": 18, "coverage": 0.9}]

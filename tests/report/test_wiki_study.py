@@ -158,6 +158,11 @@ def test_run_wiki_top100_offline_writes_a_real_report_whose_answer_covers_the_fo
     assert FOUR <= set(placebo["app_name"])
     err = capsys.readouterr().err
     assert "The answer (03_summary-answer.csv)" in err and all(f"  {a} " in err for a in FOUR)
+    # the headline table comes last, right before the status line (issue 15)
+    tail = err[err.index("Headline: the change each group of events caused"):].splitlines()
+    assert tail[1].split()[:4] == ["app", "country", "deplatforming", "privacy"] and "report written" in tail[-1]
+    attribution = pl.read_csv(version / "tables" / "03_summary-attribution.csv", infer_schema_length=None)
+    assert attribution["downloads_factor"].null_count() == attribution.height  # attention, not downloads
     views = pl.read_csv(version / "tables" / "study_views.csv", try_parse_dates=True, infer_schema_length=None)
     assert views.filter(pl.col("app_name") == "Signal", pl.col("date") == date(2021, 1, 10))["views"].to_list() == [199246]
     assert ws.TOP100_DEFAULTS["pre_days"] == m["parameters"]["pre_days"]

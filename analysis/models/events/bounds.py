@@ -171,9 +171,11 @@ def post_entry_fit(logy: np.ndarray, flag: np.ndarray, threshold: float, members
 
 
 def entry_rows(logy: np.ndarray, flag: np.ndarray, series: list[int], design: EventDesign, weekday: np.ndarray,
-               threshold: float, model: engine.ModelSpec) -> tuple[list[dict], dict[int, float]]:
+               threshold: float, model: engine.ModelSpec, fits: list | None = None
+               ) -> tuple[list[dict], dict[int, float]]:
     """Rows of every term for the fully censored ``series``: entry bounds, absorbed terms, and
-    the post-entry sub-fit's estimates (or ``not_identified`` with its reason); rho-hat per series."""
+    the post-entry sub-fit's estimates (or ``not_identified`` with its reason); rho-hat per series.
+    ``fits``: a list to which each sub-fit is appended as (series indices, fit)."""
     from analysis.models.events.fit import _term_rows
 
     cut = design.cutoffs()
@@ -193,6 +195,8 @@ def entry_rows(logy: np.ndarray, flag: np.ndarray, series: list[int], design: Ev
             g, later = res
             done = [j for j in range(len(members)) if g.fit.ok[j] or not top_coded]
             rows += _term_rows(g, design, later, np.array(members))
+            if fits is not None:
+                fits.append((np.array(members), g))
             for j in done:
                 s = members[j]
                 if g.fit.ok[j]:

@@ -27,10 +27,12 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.models.events.attribution import parse_groups
 from analysis.models.events.design import EventDesign, build_event_design, terms_frame
 from analysis.models.events.fit import KEYS, fit_events
 
-FRAMES = ("effects", "diagnostics", "pooled", "contrast", "contrast_diagnostics", "truth", "terms", "merges")
+FRAMES = ("effects", "diagnostics", "pooled", "contrast", "contrast_diagnostics", "truth", "terms", "merges",
+          "attribution", "paths")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class EventStudySpec:
     store: str
     contrast_treated: str
     contrast_controls: tuple[str, ...]
+    groups: tuple[tuple[str, str], ...] = ()  # (event id, attribution group) overrides, e.g. ("X03", "other")
 
     def key(self, apps: list[str], countries: list[str], data_id: str) -> str:
         """Hash of the spec, the selection and the data: the artifact's identity."""
@@ -78,7 +81,8 @@ def event_spec(params, chart_depth: int, first_event: date) -> EventStudySpec:
         window_days=params.window_days, kinds=tuple(params.event_kinds), exclude=tuple(params.exclude_events),
         shapes=parse_shapes(params.event_shapes), errors=params.errors,
         seasonality=params.seasonality, alpha=params.alpha, chart_depth=chart_depth, store=params.store,
-        contrast_treated=params.contrast_treated, contrast_controls=tuple(params.contrast_controls))
+        contrast_treated=params.contrast_treated, contrast_controls=tuple(params.contrast_controls),
+        groups=tuple(parse_groups(getattr(params, "groups", [])).items()))
 
 
 def first_event_date(events: pl.DataFrame, kinds: tuple[str, ...], around: date) -> date:
@@ -122,6 +126,8 @@ class StudyFit:
     truth: pl.DataFrame | None
     terms: pl.DataFrame
     merges: pl.DataFrame
+    attribution: pl.DataFrame | None = None  # analysis.models.events.attribution.contrasts (+ true_value)
+    paths: pl.DataFrame | None = None  # analysis.models.events.paths.model_paths (the answer's figures)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -183,7 +189,29 @@ def fit_study(data, params, spec: EventStudySpec | None = None) -> StudyFit:
         window = (w["window_start"][0], w["window_end"][0]) if w.height else (design.first_event, design.end)
         truth = demo_truth(data.truth, design, window)
     return StudyFit(spec, fit.effects, fit.diagnostics, pooled, contrast, cdiag, truth, terms_frame(design),
-                    design.merges)
+                    design.merges, attribution_frame(fit, data, spec), _paths(fit, data, spec))
+
+
+def _paths(fit, data, spec: EventStudySpec) -> pl.DataFrame:
+    from analysis.data.events import event_groups
+    from analysis.models.events.paths import model_paths
+
+    return model_paths(fit, event_groups(data.events, dict(spec.groups)), spec.chart_depth)
+
+
+def attribution_frame(fit, data, spec: EventStudySpec) -> pl.DataFrame:
+    """The group contrasts of the fit (:mod:`analysis.models.events.attribution`), with the demo's
+    re-ranked truth of each as ``true_value`` (null on real data)."""
+    from analysis.data.events import event_groups
+    from analysis.models.events import attribution
+
+    groups = event_groups(data.events, dict(spec.groups))
+    c = attribution.contrasts(fit, groups, spec.window_days)
+    if data.truth is None or getattr(data.truth, "world", None) is None or c.height == 0:
+        return c.with_columns(pl.lit(None, pl.Float64).alias("true_value"))
+    window = (c["window_start"][0], c["window_end"][0])
+    truth = attribution.group_truth(data.truth, groups, window, attribution.mixed_terms(fit, groups))
+    return c.join(truth, on=[*KEYS, "group"], how="left", maintain_order="left")
 
 
 def _contrast(grid: pl.DataFrame, design: EventDesign, spec: EventStudySpec, countries: list[str], fitter

@@ -25,7 +25,7 @@ The output is the *Effects frame* of ``/work/notes/contract.md``; see :data:`EFF
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -54,6 +54,14 @@ class EventFit:
     effects: pl.DataFrame
     diagnostics: pl.DataFrame  # app_name, country, store, n, n_pre, rho, rho_pre, censored, warnings
     design: EventDesign
+    # What linear combinations of the coefficients need (analysis.models.events.attribution): the
+    # series keys (row ``series`` = index), the raw values and censoring flags on the design grid,
+    # and every engine fit with the series it covers (entry sub-fits included, grid from entry).
+    keys: pl.DataFrame = field(default_factory=pl.DataFrame)
+    values: np.ndarray | None = None
+    flag: np.ndarray | None = None
+    fits: list[tuple[np.ndarray, engine.GridFit]] = field(default_factory=list)
+    entry: tuple[int, ...] = ()  # series on the entry path (analysis.models.events.bounds)
 
 
 def series_grid(panel: pl.DataFrame, design: EventDesign, value: str = "rank", keys: tuple[str, ...] = KEYS
@@ -197,9 +205,10 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
     rho = np.full(keydf.height, np.nan)
     warn_fit: dict[int, str] = {}
     notes: dict[int, str] = {}
+    fits: list[tuple[np.ndarray, engine.GridFit]] = []
     if entry:
         e_rows, e_rho = entry_rows(logy, flag, entry, design, weekday, threshold,
-                                   _censored_model(seasonality, alpha)[0])
+                                   _censored_model(seasonality, alpha)[0], fits=fits)
         rows += e_rows
         for s, r in e_rho.items():
             rho[s] = r
@@ -215,6 +224,7 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
         rows += [r | ({"reason": recv[design.terms.index(design.term(r["event_id"]))]}
                       if design.terms.index(design.term(r["event_id"])) in recv else {})
                  for r in _term_rows(g, design, list(kept), idx)]
+        fits.append((idx, g))
         for j, s in enumerate(idx):
             if not g.fit.ok[j]:
                 bad[int(s)] = g.fit.reason[j] or "not estimable"
@@ -241,7 +251,7 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
     effects = _assemble(rows + wa_rows, keydf, Y if transform == "log" else np.full_like(Y, np.nan), design,
                         w_start, w_end)
     diag = _diagnostics(keydf, Y, flag, design, rho, rho_pre, warn_fit, notes, bad)
-    return EventFit(effects, diag, design)
+    return EventFit(effects, diag, design, keydf, Y, flag, fits, tuple(entry))
 
 
 def _window_rows(logy: np.ndarray, flag: np.ndarray, design: EventDesign, weekday: np.ndarray, alpha: float,

@@ -43,6 +43,9 @@ class AnswerSection:
     figure_spec: dict | None
     figure_svg: str | None  # path relative to the version directory
     outcome: str = "rank"  # what the effects measure (analysis.report.answer.outcome)
+    attribution: pl.DataFrame | None = None  # tables/*-attribution.csv (analysis.report.answer.headline)
+    forest_spec: dict | None = None
+    forest_svg: str | None = None
 
 
 def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, synthetic: bool,
@@ -109,6 +112,10 @@ def load_answer_section(version_dir: str | Path, apps: Sequence[str] | None = No
     outcome = O.check_outcome(found[0]) if found else "rank"
     spec_path = _one(d, "figures/*-decomposition.vl.json")
     svg = _one(d, "figures/*-decomposition.svg")
+    from analysis.report.answer.headline import find_table
+
+    forest = _one(d, "figures/*-forest.vl.json")
+    forest_svg = _one(d, "figures/*-forest.svg")
     return AnswerSection(
         paragraphs=answer_paragraphs(answer, apps, events, outcome),
         answer=answer,
@@ -117,6 +124,9 @@ def load_answer_section(version_dir: str | Path, apps: Sequence[str] | None = No
         figure_spec=json.loads(spec_path.read_text()) if spec_path else None,
         figure_svg=str(svg.relative_to(d)) if svg else None,
         outcome=outcome,
+        attribution=find_table(d),
+        forest_spec=json.loads(forest.read_text()) if forest else None,
+        forest_svg=str(forest_svg.relative_to(d)) if forest_svg else None,
     )
 
 
@@ -137,7 +147,7 @@ def paragraphs_html(paragraphs: Sequence[Sequence[str]], notes: Sequence[str] = 
     return ps + "".join(f"<p class='answer-note'>{html.escape(n)}</p>" for n in notes)
 
 
-def answer_html(section: AnswerSection, chart: str = "") -> str:
+def answer_html(section: AnswerSection, chart: str = "", window_days: int | None = None) -> str:
     """The opening section: paragraphs, notes (the downloads-exponent check), the decomposition
     figure (``chart``: its HTML, e.g. :func:`analysis.report.page.display.spec_html`), truth coverage
     and the answer table (window averages shown, every row in a collapsible table)."""
@@ -156,6 +166,13 @@ def answer_html(section: AnswerSection, chart: str = "") -> str:
     parts.append(frame_html(wa, caption))
     parts.append("<details><summary>Every row of the answer table (per event and estimand, with sentences)</summary>"
                  + frame_html(section.answer, "The answer table") + "</details></section>")
+    if section.attribution is not None:  # the headline opens the section, the rest folds into Details
+        from analysis.report.answer.headline import section_html
+        from analysis.report.page.display import spec_html
+
+        forest = spec_html(section.forest_spec) if section.forest_spec else ""
+        details = "".join(parts).removeprefix("<section id='answer'><h2>The answer</h2>").removesuffix("</section>")
+        return section_html(section.attribution, section.outcome, forest, details, window_days)
     return "".join(parts)
 
 
@@ -183,7 +200,10 @@ def latest_answer(root: Path, manifests: Sequence[tuple[Path, dict]]) -> dict | 
     d, m = max(done, key=lambda dm: dm[1].get("created_utc") or "")
     rel = Path(d).relative_to(root).as_posix()
     fig = m["answer"].get("figure")
+    from analysis.report.answer.headline import index_html
+
     return {"version": m.get("version"), "href": f"{rel}/index.html", "paragraphs": m["answer"].get("paragraphs"),
+            "headline_html": index_html(d),
             "notes": m["answer"].get("notes"), "figure": f"{rel}/{fig}" if fig else None,
             "coverage": m["answer"].get("coverage")}
 

@@ -43,6 +43,9 @@ div.prompt{display:none}
 button.toggle-code{margin-left:1em}
 .exodus-figdesc{color:#333;font-size:.9em;max-width:60em}
 .exodus-chart{margin:1em 0}
+table{display:block;max-width:100%;overflow-x:auto}
+.exodus-chart,.output_html,.output_subarea{max-width:100%;overflow-x:auto}
+img,svg{max-width:100%}
 #answer p.answer-app{max-width:60em;line-height:1.45}
 #answer p.answer-note{max-width:60em;color:#333;font-size:.9em}
 """
@@ -160,7 +163,8 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
         parts.append(f"<p class='status-failed'>Failed in {_esc(f.get('notebook'))} cell {_esc(f.get('cell_index'))} "
                      f"({_esc(f.get('cell_source', ''))}): {_esc(f.get('error'))}</p>")
     if answer is not None:
-        parts.append(answer_html(answer, spec_html(answer.figure_spec) if answer.figure_spec else ""))
+        parts.append(answer_html(answer, spec_html(answer.figure_spec) if answer.figure_spec else "",
+                                 m["parameters"].get("window_days")))
     else:
         parts.append("<section id='answer'><h2>The answer</h2><p>This run produced no answer table.</p></section>")
     parts.append(rows_table(m["notebooks"], ["notebook", "status", "seconds"], "Notebooks"))
@@ -235,9 +239,12 @@ def index_answer(answer: dict | None) -> str:
            "style='max-width:100%'></p>" if answer.get("figure") else "")
     cov = answer.get("coverage")
     table = frame_html(pl.DataFrame(cov), "Truth coverage of the answer's intervals (non-zero truths)") if cov else ""
-    return (f"<section id='answer'><h2>The answer</h2><p>From the newest complete version, "
+    head = answer.get("headline_html") or ""  # abstract + headline table (built from escaped strings)
+    return (f"<section id='answer'><h2>The answer</h2>{head}<p>From the newest complete version, "
             f"<a href='{html.escape(answer['href'])}'>{html.escape(answer['version'])}</a>.</p>"
-            + paragraphs_html(answer.get("paragraphs") or [], answer.get("notes") or []) + img + table + "</section>")
+            + ("<details><summary>Details: the per-app paragraphs and figure</summary>" if head else "")
+            + paragraphs_html(answer.get("paragraphs") or [], answer.get("notes") or []) + img + table
+            + ("</details>" if head else "") + "</section>")
 
 
 def index_page(versions: list[dict], answer: dict | None = None) -> str:

@@ -36,6 +36,7 @@ import polars as pl
 from analysis.data.demo.world import DemoData
 from analysis.data.studies.base import StudyData
 from analysis.data.transform import select_series
+from analysis.models.events.estimates import FRAMES as _FIT_FRAMES
 from analysis.models.events.estimates import StudyFit, fit_study, run_spec
 from analysis.models.its.model import ITSSpec
 from analysis.models.its.series import PanelFit, fit_panel
@@ -45,7 +46,6 @@ PLAN_DIR = ("artifacts", "plan")
 FORMAT = 1
 _DATA_FRAMES = ("panel", "events", "views")
 _TRUTH_FRAMES = ("panel", "effects", "series", "latent", "truth", "event_truth", "schedule")
-_FIT_FRAMES = ("effects", "diagnostics", "pooled", "contrast", "contrast_diagnostics", "truth", "terms", "merges")
 _COMPARISON_FRAMES = ("effects", "paths", "diagnostics", "skipped")
 
 

@@ -69,6 +69,18 @@ def load_side_files(params: StudyParams, data: StudyData) -> None:
         data.inputs[f"bigtech-{path.name}"] = path.read_bytes()
 
 
+def check_groups(params: StudyParams, data: StudyData) -> None:
+    """Every ``groups`` override names an event of the registry (and a known group)."""
+    from analysis.data.events import event_groups
+    from analysis.errors import DataError
+    from analysis.models.events.attribution import parse_groups
+
+    try:
+        event_groups(data.events, parse_groups(params.groups))
+    except DataError as exc:
+        raise ParameterError(str(exc)) from None
+
+
 def check_window(params: StudyParams, data: StudyData) -> None:
     """The model window lies inside the panel and the model specification is valid."""
     from analysis.report.run.plan import model_spec
@@ -131,6 +143,7 @@ def preflight(study: str, overrides: dict[str, str], cwd: Path | None = None) ->
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
                       events_file=params.events_file, default_depth=params.default_depth)
     load_side_files(params, data)
+    check_groups(params, data)
     check_window(params, data)
     select_series(data.panel, params.apps, params.countries, params.store, params.chart)
     params, notes = adapt_data_defaults(params, data, set(overrides))
