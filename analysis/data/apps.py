@@ -17,6 +17,8 @@ left out of :data:`APP_IDS`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 # app_name -> (ios app id, Google Play package)
@@ -80,3 +82,14 @@ QID_SOURCES: dict[str, tuple[str, ...]] = {
     "WhatsApp": ("issue 18: checked from independent sources by the issue's author",),
     "Twitter": ("issue 18: checked from independent sources by the issue's author",),
 }
+
+
+# The apps the question names: the answer always reports them, first and in this order.
+SEED_APPS: tuple[str, ...] = ("Signal", "Telegram", "Parler", "MeWe", "Rumble", "WhatsApp")
+
+
+def app_order(apps: Sequence[str] | None, present: Sequence[str]) -> list[str]:
+    """The apps of ``present`` in reading order: the seed apps, then the selected ``apps``, in their
+    order, then any other present app alphabetically (one order for every table and figure)."""
+    wanted = list(dict.fromkeys([*SEED_APPS, *(apps or [])]))
+    return [a for a in wanted if a in present] + sorted(a for a in present if a not in wanted)

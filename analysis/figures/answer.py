@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
+from analysis.data.apps import app_order
 from analysis.figures.common import title
 from analysis.report.answer import outcome as O
 
@@ -27,11 +28,9 @@ MAX_COLOURS = 6
 def forest_frame(table: pl.DataFrame, apps: Sequence[str] | None = None) -> pl.DataFrame:
     """The drawn rows: app, country (upper case), group label, kind, the multiple and its limits,
     the marker position of a bound (``bound_at``) and its shape."""
-    from analysis.report.answer.headline import _order
-
     f = table.filter(pl.col("group").is_in(GROUPS), pl.col("kind") != "not_identified",
                      pl.col("multiple").is_not_null())
-    order = _order(apps, f["app_name"].unique().to_list())
+    order = app_order(apps, f["app_name"].unique().to_list())
     f = f.with_columns(
         pl.col("group").replace_strict(LABELS, return_dtype=pl.String).alias("panel"),
         pl.when(pl.col("store") == "wikipedia").then(pl.col("country")).otherwise(pl.col("country").str.to_uppercase())

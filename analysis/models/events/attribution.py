@@ -92,7 +92,7 @@ def _window(fit: EventFit, window_days: int) -> tuple[int, int]:
     return w0, min((d.end - d.start).days, w0 + window_days - 1)
 
 
-def _fit_of(fit: EventFit, s: int) -> tuple[int, GridFit] | None:
+def fit_of(fit: EventFit, s: int) -> tuple[int, GridFit] | None:
     """(row j, GridFit) of the fit that estimated series ``s`` (the last one where it is ok)."""
     found = None
     for idx, g in fit.fits:
@@ -165,7 +165,7 @@ def _entry_row(fit: EventFit, s: int, days: np.ndarray, tg, weighted, group: str
         why = mine.filter(pl.col("kind") == "not_identified")["reason"].to_list()
         return {"kind": "not_identified", "terms": ", ".join(terms), "reason": why[0] if why else "never ranked"}
     absorbed = [t.id for t in fit.design.terms[: plan.term + 1] if t.id in weighted]
-    found = _fit_of(fit, s)
+    found = fit_of(fit, s)
     in_g = [t for t in absorbed if t in terms]
     if not in_g:
         if found is None:
@@ -222,7 +222,7 @@ def contrasts(fit: EventFit, groups: pl.DataFrame, window_days: int = 14) -> pl.
                 row = {"kind": "not_identified", "reason": "no day with a value in the window"}
             elif s in entry_series:
                 row = _entry_row(fit, s, days, tg, weighted, group, terms, fit.effects)
-            elif (found := _fit_of(fit, s)) is not None:
+            elif (found := fit_of(fit, s)) is not None:
                 row = _estimate(found[1], found[0], days, terms,
                                 "" if terms else "no event of this group in the window: no contribution")
             else:

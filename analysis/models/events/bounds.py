@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.models.engine import estimate as engine
-from analysis.models.events.design import EventDesign
+from analysis.models.events.design import EventDesign, term_rows
 
 TOP = 1.5  # a day at #1 is left-censored at log(1.5) (analysis.models.its.censoring.TOP_THRESHOLD)
 MAX_TAIL = 7  # a pre-period ending with this many days below the chart: the entry path too
@@ -176,8 +176,6 @@ def entry_rows(logy: np.ndarray, flag: np.ndarray, series: list[int], design: Ev
     """Rows of every term for the fully censored ``series``: entry bounds, absorbed terms, and
     the post-entry sub-fit's estimates (or ``not_identified`` with its reason); rho-hat per series.
     ``fits``: a list to which each sub-fit is appended as (series indices, fit)."""
-    from analysis.models.events.fit import _term_rows
-
     cut = design.cutoffs()
     plans = [entry_plan(logy, s, cut) for s in series]
     rows: list[dict] = []
@@ -194,7 +192,7 @@ def entry_rows(logy: np.ndarray, flag: np.ndarray, series: list[int], design: Ev
                 break
             g, later = res
             done = [j for j in range(len(members)) if g.fit.ok[j] or not top_coded]
-            rows += _term_rows(g, design, later, np.array(members))
+            rows += term_rows(g, design, later, np.array(members))
             if fits is not None:
                 fits.append((np.array(members), g))
             for j in done:

@@ -21,8 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from analysis.models.engine.estimate import GridFit
 
 from analysis.data.timing import affected_snapshot_dates
 from analysis.models.engine.design import Impact
@@ -173,3 +179,22 @@ def terms_frame(design: EventDesign) -> pl.DataFrame:
         "estimands": [", ".join(t.estimands) for t in design.terms],
         "kinds": [", ".join(t.kinds) for t in design.terms],
     })
+
+
+def term_rows(g: GridFit, design: EventDesign, kept: list[int], series: np.ndarray) -> list[dict]:
+    """Estimate rows of one engine fit (its series ``series``) for the kept terms: one row per term
+    and estimand, with the fit's own critical value (used by the main fit and the entry sub-fits)."""
+    rows = []
+    q = g.crit()
+    for j, s in enumerate(series):
+        if not g.fit.ok[j]:
+            continue
+        for i in kept:
+            term = design.terms[i]
+            cols = [c for c in g.design.names if c.endswith(f"@{term.id}")]
+            for col, estimand in zip(cols, term.estimands, strict=True):
+                c = g.design.col(col)
+                est, se = float(g.fit.beta[j, c]), float(g.fit.se[j, c])
+                rows.append({"series": int(s), "event_id": term.id, "estimand": estimand, "kind": "estimate",
+                             "estimate": est, "se": se, "ci_low": est - q[j] * se, "ci_high": est + q[j] * se})
+    return rows

@@ -33,7 +33,7 @@ import polars as pl
 
 from analysis.models.engine import estimate as engine
 from analysis.models.events.bounds import MAX_TAIL, censored_tail, entry_rows, window_bound
-from analysis.models.events.design import EventDesign
+from analysis.models.events.design import EventDesign, term_rows
 from analysis.models.events.window import window_average
 
 KEYS = ("app_name", "country", "store")
@@ -93,24 +93,6 @@ def _censored_model(seasonality: str, alpha: float) -> tuple[engine.ModelSpec, s
     except ValueError as exc:  # an engine without the censored AR(1) likelihood
         note = f"censored AR(1) unavailable ({exc}); censored likelihood with HAC errors"
         return engine.ModelSpec("step", seasonality, "hac", transform="log", censored=True, alpha=alpha), note
-
-
-def _term_rows(g: engine.GridFit, design: EventDesign, kept: list[int], series: np.ndarray) -> list[dict]:
-    """Estimate rows of one engine fit (its series ``series``) for the kept terms."""
-    rows = []
-    q = g.crit()
-    for j, s in enumerate(series):
-        if not g.fit.ok[j]:
-            continue
-        for i in kept:
-            term = design.terms[i]
-            cols = [c for c in g.design.names if c.endswith(f"@{term.id}")]
-            for col, estimand in zip(cols, term.estimands, strict=True):
-                c = g.design.col(col)
-                est, se = float(g.fit.beta[j, c]), float(g.fit.se[j, c])
-                rows.append({"series": int(s), "event_id": term.id, "estimand": estimand, "kind": "estimate",
-                             "estimate": est, "se": se, "ci_low": est - q[j] * se, "ci_high": est + q[j] * se})
-    return rows
 
 
 def _fit_group(y: np.ndarray, flag: np.ndarray | None, design: EventDesign, kept: list[int],
@@ -223,7 +205,7 @@ def fit_events(panel: pl.DataFrame, design: EventDesign, *, errors: str = "ar1",
         gone, recv = _absorbed(design, kept, hidden)
         rows += [r | ({"reason": recv[design.terms.index(design.term(r["event_id"]))]}
                       if design.terms.index(design.term(r["event_id"])) in recv else {})
-                 for r in _term_rows(g, design, list(kept), idx)]
+                 for r in term_rows(g, design, list(kept), idx)]
         fits.append((idx, g))
         for j, s in enumerate(idx):
             if not g.fit.ok[j]:

@@ -25,7 +25,7 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
-from analysis.models.events.attribution import _fit_of, term_groups
+from analysis.models.events.attribution import fit_of, term_groups
 from analysis.models.events.fit import KEYS, EventFit
 
 PATH_SCHEMA = {
@@ -62,7 +62,7 @@ def _series_paths(fit: EventFit, s: int, logy: np.ndarray, threshold: float, dep
     nan = np.full(T, np.nan)
     out = {k: nan.copy() for k in ("onestep", "fitted", "no_events", "no_events_low", "no_events_high",
                                    "privacy_only", "privacy_only_low", "privacy_only_high")}
-    found = _fit_of(fit, s)
+    found = fit_of(fit, s)
     if found is None:
         return out
     j, g = found

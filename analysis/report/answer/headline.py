@@ -25,9 +25,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analysis.data.apps import SEED_APPS, app_order
 from analysis.report.answer import outcome as O
 from analysis.report.answer.sentences import fmt, place
-from analysis.report.answer.table import SEED_APPS
 
 COLUMNS = ("app_name", "country", "store", "group", "kind", "estimate", "ci_low", "ci_high", "multiple",
            "multiple_low", "multiple_high", "downloads_factor", "downloads_factor_low", "downloads_factor_high",
@@ -104,11 +104,6 @@ def row_sentence(row: dict, outcome: str, level: float = 0.95) -> str:
     return f"For {who}, {cause} {verb} ({pct}% interval {fmt(lo)} to {fmt(hi)})."
 
 
-def _order(apps: Sequence[str] | None, present: Sequence[str]) -> list[str]:
-    wanted = list(dict.fromkeys([*SEED_APPS, *(apps or [])]))
-    return [a for a in wanted if a in present] + sorted(a for a in present if a not in wanted)
-
-
 def headline_frame(table: pl.DataFrame, apps: Sequence[str] | None = None) -> tuple[pl.DataFrame, list[str]]:
     """(one row per app x country x store with the cells of :data:`HEADLINE_GROUPS` and their
     downloads cells, the footnotes); a '—' cell carries '[n]', footnote n its reason."""
@@ -116,7 +111,7 @@ def headline_frame(table: pl.DataFrame, apps: Sequence[str] | None = None) -> tu
     rows = []
     by = {(r["app_name"], r["country"], r["store"], r["group"]): r for r in table.iter_rows(named=True)}
     keys = table.select("app_name", "country", "store").unique()
-    order = _order(apps, keys["app_name"].unique().to_list())
+    order = app_order(apps, keys["app_name"].unique().to_list())
     keys = keys.with_columns(pl.col("app_name").replace_strict({a: i for i, a in enumerate(order)},
                                                                return_dtype=pl.Int64).alias("_o")) \
         .sort("_o", "country", "store")
@@ -322,7 +317,7 @@ def section_html(table: pl.DataFrame, outcome: str, forest_html: str = "", detai
     keys = table.select("app_name", "country").unique()
     text = abstract(table, outcome=outcome, synthetic=bool(synthetic), n_apps=keys["app_name"].n_unique(),
                     n_countries=keys["country"].n_unique(), window=_window(window_days))
-    order = _order(apps, keys["app_name"].unique().to_list())
+    order = app_order(apps, keys["app_name"].unique().to_list())
     prose = "".join(f"<p class='answer-app'><b>{html.escape(a)}.</b> {html.escape(' '.join(app_sentences(table, a, outcome)))}</p>"
                     for a in order if app_sentences(table, a, outcome))
     desc = ("<p class='exodus-figdesc'><b>Figure forest.</b> The numbers of the table: per app, the multiple of "

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analysis.data.apps import SEED_APPS
 from analysis.errors import InputError
 from analysis.models.downloads.window import DEFAULT_EXPONENT, check_exponent, factor_columns
 from analysis.report.answer import outcome as O
@@ -35,7 +36,6 @@ ANSWER_COLUMNS = ("app_name", "country", "store", "event_id", "estimand", "kind"
 ANSWER_SCHEMA = {c: pl.String for c in ("app_name", "country", "store", "event_id", "estimand", "kind", "sentence")} | {
     c: pl.Float64 for c in ("estimate", "ci_low", "ci_high", "downloads_factor", "downloads_factor_low",
                             "downloads_factor_high", "true_value")}
-SEED_APPS = ("Signal", "Telegram", "Parler", "MeWe", "Rumble", "WhatsApp")
 KINDS = ("estimate", "bound", "not_identified")
 ESTIMANDS = ("level", "slope", "decay", "window_average")
 KEY = ("app_name", "country", "store", "event_id", "estimand")
