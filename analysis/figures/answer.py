@@ -124,7 +124,8 @@ def model_chart(paths: pl.DataFrame, terms: pl.DataFrame, app: str, synthetic: b
     x = alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)")
     views = outcome == "views"
     ylab = {"rank": "log(rank), lower = higher in the chart", "attention": "log(pageview-chart rank)",
-            "views": "log(daily pageviews)"}[O.check_outcome(outcome)]
+            "views": "log(daily pageviews)",
+            "dp-views": "log(450e8 / daily pageviews), lower = more views"}[O.check_outcome(outcome)]
     yscale = alt.Scale(reverse=not views, zero=False)
     colour = alt.Color("layer:N", scale=alt.Scale(domain=list(PATH_COLOURS), range=list(PATH_COLOURS.values())),
                        title=None, legend=alt.Legend(orient="bottom", columns=3))

@@ -178,9 +178,10 @@ def abstract(table: pl.DataFrame, *, outcome: str, synthetic: bool, n_apps: int,
     q = ("Did people turn to Signal, Telegram and the alt-tech apps after the deplatformings of January 2021, "
          "net of the WhatsApp privacy notice and Musk's tweet?")
     what = {"rank": "daily app-store chart ranks", "attention": "daily Wikipedia pageview-chart ranks",
-            "views": "daily Wikipedia pageviews"}[O.check_outcome(outcome)]
+            "views": "daily Wikipedia pageviews",
+            "dp-views": "daily Wikipedia pageviews per country (differentially private)"}[O.check_outcome(outcome)]
     data = (f"We fit one term per event to {what} of {n_apps} apps in {n_countries} "
-            f"{'countries' if outcome == 'rank' else 'language editions'}"
+            f"{'countries' if outcome in ('rank', 'dp-views') else 'language editions'}"
             f"{' (SYNTHETIC DEMO DATA, not observations)' if synthetic else ''}.")
     parts = []
     pct = round(level * 100)
