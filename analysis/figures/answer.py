@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
+from analysis.data import outcome as O
 from analysis.data.apps import app_order
 from analysis.figures.common import title
-from analysis.report.answer import outcome as O
 
 GROUPS = ("deplatforming", "privacy_shock", "all_events")
 LABELS = {"deplatforming": "deplatforming", "privacy_shock": "privacy shock", "all_events": "all events"}

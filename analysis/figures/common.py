@@ -10,6 +10,8 @@ import polars as pl
 
 from analysis.data.demo.world import SYNTHETIC_LABEL
 
+VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # the Vega-Lite of altair's schema, e.g. "6.4"
+
 WIDTH = 560
 KIND_COLORS = {
     "deplatforming": "#d62728",

@@ -86,8 +86,8 @@ def write(fig, path: Path) -> None:
     """Write the chart as PNG or SVG (by the suffix), atomically: a failed render leaves nothing."""
     import vl_convert as vlc
 
-    from analysis.report.page.display import VL_VERSION
-    from analysis.report.page.safejson import strict_spec
+    from analysis.figures.common import VL_VERSION
+    from analysis.figures.safejson import strict_spec
 
     spec = strict_spec(fig.to_dict())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

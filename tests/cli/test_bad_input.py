@@ -304,8 +304,8 @@ def test_a_tampered_version_is_not_identical_and_the_index_marks_it(tmp_path):
 
 
 def test_json_in_html_cannot_close_or_comment_out_its_script_element():
+    from analysis.figures.safejson import script_json
     from analysis.report.page.display import spec_html
-    from analysis.report.page.safejson import script_json
 
     spec = {"data": {"values": [{"app": "<!--<script>", "y": float("nan")}, {"app": "</script>&\u2028\u2029", "y": 1.0}]}}
     html_text = spec_html(spec)

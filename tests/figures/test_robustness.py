@@ -10,8 +10,8 @@ import pytest
 from analysis import figures
 from analysis.models.checks import robustness as rb
 from analysis.models.checks.checklist import model_card
-from analysis.models.its.model import ITSSpec
 from analysis.models.checks.simulate import coverage_study, truth_coverage
+from analysis.models.its.model import ITSSpec
 
 SPEC = ITSSpec(date(2021, 1, 8), 60, 30, errors="ar1")
 

@@ -9,8 +9,6 @@ import polars as pl
 import pytest
 
 from analysis.data.events import load_events
-from analysis.report.page import html as pages
-from analysis.report.answer.table import answer_table, headline_from_answer, truth_coverage
 from analysis.report.answer.section import (
     AnswerSection,
     headline_text,
@@ -18,8 +16,10 @@ from analysis.report.answer.section import (
     load_answer_section,
     publish_answer,
 )
-from analysis.report.page.outputs import Outputs
 from analysis.report.answer.sentences import fmt
+from analysis.report.answer.table import answer_table, headline_from_answer, truth_coverage
+from analysis.report.page import html as pages
+from analysis.report.page.outputs import Outputs
 from tests.answer_fixtures import SCHEMA, effects, row, truth
 
 EVIL = "<script>alert(1)</script>"

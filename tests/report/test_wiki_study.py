@@ -12,11 +12,11 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from analysis.data.studies import wikipedia as ws
 from analysis.data.sources import top100 as wp
+from analysis.data.studies import wikipedia as ws
 from analysis.models.checks.placebo_year import fit_placebo_year, year_earlier_panel
-from analysis.report.answer.table import answer_paragraphs, answer_table, headline_from_answer
 from analysis.report.answer.section import headline_text
+from analysis.report.answer.table import answer_paragraphs, answer_table, headline_from_answer
 from analysis.report.run.preflight import preflight
 
 FOUR = {"Signal", "Parler", "Telegram", "Gab"}

@@ -10,7 +10,6 @@ they never import each other's internals.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +34,7 @@ class StudyData:
     sources: list[dict[str, str]] = field(default_factory=list)  # provenance records
     views: pl.DataFrame | None = None  # pageview studies: every article x day, censoring explicit
     notes: list[str] = field(default_factory=list)  # what the study measures and cannot say
-    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" | "dp-views" (analysis.report.answer.outcome)
-    report_tables: Callable[..., None] | None = None  # (data, study fit, params, build dir): study-specific tables
+    outcome: str = "rank"  # what the effects measure: "rank" | "attention" | "views" | "dp-views" (analysis.data.outcome)
 
 
 def sha256(data: bytes) -> str:

@@ -7,29 +7,19 @@ row censored below 450).  The run is the per-event design of the chart studies
 (:func:`analysis.models.events.estimates.fit_study`: one term per registry event, censored AR(1) fits,
 random-effects pooling across countries, and the contrast of the US against the countries where
 the privacy shock dominated, India, Brazil and Germany by default: ``contrast_treated`` and
-``contrast_controls`` are parameters).  On top of the shared fit the study writes
-(:func:`write_tables`):
-
-- ``tables/attribution.csv``: the event terms summed by attribution group
-  (:func:`analysis.data.events.event_groups`) per app and country, for the contrast, and pooled
-  across countries, with the attention multiple ``exp(-L)`` (the factor on daily pageviews);
-- ``tables/deplatforming_answer.csv``: for Signal and Telegram, what the deplatformings added in
-  the US beyond the common privacy shock (the contrast's deplatforming group), as a multiple;
-- ``tables/headline_multiples.csv``: the window-average effects as attention multiples;
-- ``tables/dp_panel.csv`` (the panel with its editions) and ``tables/dp_noise.csv`` (what the
-  Laplace noise adds at the observed levels, :func:`analysis.data.sources.dp_panel.noise_effect`).
+``contrast_controls`` are parameters).  Its cross-country tables (contrast, pooling, attention
+multiples, noise) are computed from the run plan's fit by :mod:`analysis.models.events.cross_country`.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from analysis.config import EVENTS_FILE, locks_dir
-from analysis.data.events import event_groups, load_events
+from analysis.data.events import load_events
 from analysis.data.sources import dp_panel
 from analysis.data.studies.base import StudyData, events_source, rel_path, sha256
 from analysis.errors import InputError
@@ -124,119 +114,4 @@ def load_dp_study(lock_path: Path) -> StudyData:
                              f"the QIDs {lock.apps}; Laplace noise scale {NOISE['scale']:g}, released above 450"),
                   "lock": rel_path(lock_path), "sha256": sha256(blob)},
                  events_source()],
-        views=panel, notes=list(NOTES), outcome="dp-views", report_tables=write_tables)
-
-
-def _sum_terms(g: pl.DataFrame) -> dict:
-    est = float(g["estimate"].sum())
-    se = math.sqrt(float((g["se"] ** 2).sum()))
-    return {"estimate": est, "se": se, "n_terms": g.height, "terms": "+".join(g["event_id"].to_list())}
-
-
-def attribution(effects: pl.DataFrame, events: pl.DataFrame, level: str, alpha: float = 0.05,
-                groups: dict[str, str] | None = None) -> pl.DataFrame:
-    """The ``level``-estimand event terms summed by attribution group, per app, country and store.
-
-    A merged term (``"X04+X05"``) counts in a group when all its events are in it, else in
-    ``mixed``.  The sum's standard error adds the terms' variances (their covariances are not in
-    the Effects frame: stated as ``se_note``).  ``attention_multiple = exp(-estimate)``: the factor
-    on daily pageviews (the pseudo-rank scale of :mod:`analysis.data.sources.dp_panel`).
-    """
-    from scipy.stats import norm
-
-    g = dict(event_groups(events, groups).select("event_id", "group").iter_rows())
-    est = effects.filter(pl.col("kind") == "estimate", pl.col("estimand") == "level", pl.col("se").is_not_null())
-    est = est.with_columns(pl.col("event_id").map_elements(
-        lambda t: (lambda s: s.pop() if len(s) == 1 else "mixed")({g.get(e, "other") for e in t.split("+")}),
-        return_dtype=pl.String).alias("group"))
-    rows = [{"level": level, "app_name": k[0], "country": k[1], "store": k[2], "group": k[3], **_sum_terms(part)}
-            for k, part in est.group_by("app_name", "country", "store", "group", maintain_order=True)]
-    out = pl.DataFrame(rows, schema={"level": pl.String, "app_name": pl.String, "country": pl.String,
-                                     "store": pl.String, "group": pl.String, "estimate": pl.Float64,
-                                     "se": pl.Float64, "n_terms": pl.Int64, "terms": pl.String})
-    return _with_multiples(out, float(norm.ppf(1 - alpha / 2)))
-
-
-def _with_multiples(out: pl.DataFrame, z: float) -> pl.DataFrame:
-    return out.with_columns(
-        (pl.col("estimate") - z * pl.col("se")).alias("ci_low"), (pl.col("estimate") + z * pl.col("se")).alias("ci_high"),
-    ).with_columns(
-        (-pl.col("estimate")).exp().alias("attention_multiple"),
-        (-pl.col("ci_high")).exp().alias("multiple_low"), (-pl.col("ci_low")).exp().alias("multiple_high"),
-        pl.lit("sum of term variances; covariances between terms not included").alias("se_note"),
-    ).sort("level", "app_name", "country", "group")
-
-
-def pooled_attribution(per_country: pl.DataFrame, alpha: float = 0.05) -> pl.DataFrame:
-    """Each app's group sums pooled across the countries that have the same terms (at least two;
-    random effects, REML: :func:`analysis.models.events.pooling.pool`)."""
-    from scipy.stats import norm
-
-    from analysis.models.events.pooling import pool
-
-    rows = []  # only sums of the same terms are pooled (a country where a term is not identified differs)
-    for (app, store, group, _), g in per_country.group_by("app_name", "store", "group", "terms", maintain_order=True):
-        g = g.filter(pl.col("se") > 0)
-        if g.height < 2:
-            continue
-        p = pool(g["estimate"].to_list(), g["se"].to_list(), "reml", alpha)
-        rows.append({"level": "pooled", "app_name": app, "country": "pooled(" + ",".join(sorted(g["country"])) + ")",
-                     "store": store, "group": group, "estimate": p.estimate, "se": p.se,
-                     "n_terms": int(g["n_terms"].max()), "terms": g["terms"][0]})
-    if not rows:
-        return per_country.clear()
-    return _with_multiples(pl.DataFrame(rows), float(norm.ppf(1 - alpha / 2))).select(per_country.columns)
-
-
-def headline_multiples(effects: pl.DataFrame) -> pl.DataFrame:
-    """Window-average effects as attention multiples (exp(-L) on daily pageviews)."""
-    wa = effects.filter(pl.col("estimand") == "window_average", pl.col("kind") == "estimate")
-    return wa.select("app_name", "country", "window_start", "window_end", "estimate", "ci_low", "ci_high",
-                     (-pl.col("estimate")).exp().alias("attention_multiple"),
-                     (-pl.col("ci_high")).exp().alias("multiple_low"),
-                     (-pl.col("ci_low")).exp().alias("multiple_high")).sort("app_name", "country")
-
-
-def deplatforming_answer(att: pl.DataFrame, apps: tuple[str, ...] = ("Signal", "Telegram")) -> pl.DataFrame:
-    """One sentence per app: what the deplatformings added in the treated country beyond the common
-    privacy shock (the contrast's deplatforming group), or why it is not available."""
-    rows = []
-    for app in apps:
-        c = att.filter(pl.col("level") == "contrast", pl.col("app_name") == app, pl.col("group") == "deplatforming")
-        if c.height == 0:
-            rows.append({"app_name": app, "contrast": None, "attention_multiple": None, "multiple_low": None,
-                         "multiple_high": None, "sentence": f"{app}: no contrast estimate (the app is not in the lock, "
-                         "or a control country has no observed pre-period day: censored below 450)"})
-            continue
-        r = c.row(0, named=True)
-        rows.append({"app_name": app, "contrast": r["country"], "attention_multiple": r["attention_multiple"],
-                     "multiple_low": r["multiple_low"], "multiple_high": r["multiple_high"],
-                     "sentence": f"{app}: beyond the common privacy shock ({r['country']}), the deplatformings "
-                                 f"({r['terms']}) multiplied daily pageviews by {r['attention_multiple']:.2f} "
-                                 f"(95% CI {r['multiple_low']:.2f} .. {r['multiple_high']:.2f}); attention, not downloads"})
-    return pl.DataFrame(rows, schema={"app_name": pl.String, "contrast": pl.String, "attention_multiple": pl.Float64,
-                                      "multiple_low": pl.Float64, "multiple_high": pl.Float64, "sentence": pl.String})
-
-
-def study_tables(data: StudyData, fit, alpha: float = 0.05) -> dict[str, pl.DataFrame]:
-    """The study's own tables from the shared fit (:class:`analysis.models.events.estimates.StudyFit`)."""
-    per = attribution(fit.effects, data.events, "country", alpha)
-    parts = [per, pooled_attribution(per, alpha)]
-    if fit.contrast.height:
-        parts.append(attribution(fit.contrast, data.events, "contrast", alpha))
-    spec = fit.spec
-    window = data.views.filter(pl.col("date").is_between(spec.start, spec.end))
-    pre = max((FIRST_EVENT - spec.start).days, 1)
-    att = pl.concat(parts, how="vertical_relaxed")
-    return {"attribution": att, "deplatforming_answer": deplatforming_answer(att),
-            "headline_multiples": headline_multiples(fit.effects),
-            "dp_panel": window,
-            "dp_noise": dp_panel.noise_effect(window, window_days=spec.window_days, pre_days=pre)}
-
-
-def write_tables(data: StudyData, fit, params, build: Path) -> None:
-    """Write :func:`study_tables` under ``<build>/tables/`` from the run plan's study fit."""
-    out = build / "tables"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in study_tables(data, fit, params.alpha).items():
-        frame.write_csv(out / f"{name}.csv", date_format="%Y-%m-%d", float_precision=10)
+        views=panel, notes=list(NOTES), outcome="dp-views")

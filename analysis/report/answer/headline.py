@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analysis.data import outcome as O
 from analysis.data.apps import SEED_APPS, app_order
-from analysis.report.answer import outcome as O
 from analysis.report.answer.sentences import fmt, place
 
 COLUMNS = ("app_name", "country", "store", "group", "kind", "estimate", "ci_low", "ci_high", "multiple",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.report.answer import outcome as O
+from analysis.data import outcome as O
 from analysis.report.answer.sentences import fmt
 from analysis.report.answer.table import (
     answer_paragraphs,
@@ -42,7 +42,7 @@ class AnswerSection:
     notes: list[str]
     figure_spec: dict | None
     figure_svg: str | None  # path relative to the version directory
-    outcome: str = "rank"  # what the effects measure (analysis.report.answer.outcome)
+    outcome: str = "rank"  # what the effects measure (analysis.data.outcome)
     attribution: pl.DataFrame | None = None  # tables/*-attribution.csv (analysis.report.answer.headline)
     forest_spec: dict | None = None
     forest_svg: str | None = None
@@ -54,7 +54,7 @@ def publish_answer(out, effects: pl.DataFrame, *, truth: pl.DataFrame | None, sy
                    level: float = 0.95, outcome: str = "rank") -> pl.DataFrame:
     """Build, show and save the answer from an Effects frame (one call in a notebook).
 
-    ``outcome`` (:mod:`analysis.report.answer.outcome`): ``"rank"`` for app-store charts (with downloads
+    ``outcome`` (:mod:`analysis.data.outcome`): ``"rank"`` for app-store charts (with downloads
     multiples and the exponent check), ``"attention"`` / ``"views"`` for pageview studies (no
     downloads; the sentences speak of attention).  It is saved in ``answer_notes`` (note
     ``outcome``) so the report pages read the answer back on the same scale."""

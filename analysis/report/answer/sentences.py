@@ -16,8 +16,8 @@ from datetime import date
 
 import polars as pl
 
+from analysis.data import outcome as O
 from analysis.errors import InputError
-from analysis.report.answer import outcome as O
 
 COUNTRY_NAMES = {"us": "the US", "gb": "the UK", "de": "Germany", "fr": "France", "in": "India", "br": "Brazil",
                  "ca": "Canada", "it": "Italy", "jp": "Japan", "es": "Spain"}
@@ -139,7 +139,7 @@ def downloads_phrase(low: float | None, high: float | None, exponent: tuple[floa
 
 def window_sentence(r: dict, exponent: tuple[float, float], level: float, outcome: str = "rank") -> str:
     """Sentence of a window-average row (see :func:`analysis.report.answer.table.answer_table`); the
-    noun and the sign follow ``outcome`` (:mod:`analysis.report.answer.outcome`)."""
+    noun and the sign follow ``outcome`` (:mod:`analysis.data.outcome`)."""
     noun = O.NOUNS[O.check_outcome(outcome)]
     head = f"In {place(r['country'], r['store'])}, {r['app_name']}'s {noun}"
     when = (f"on average over {window_label(r.get('window_start'), r.get('window_end'))} against a forecast "

@@ -13,7 +13,7 @@ estimand; see ``/work/notes/contract.md``): log-rank effects (negative = climbed
 - downloads multiples (``downloads_factor*``) are filled for window averages only
   (:mod:`analysis.models.downloads.window`), and only when the outcome is an app-store rank
   (``outcome="rank"``); pageview studies (``"attention"``, ``"views"``; see
-  :mod:`analysis.report.answer.outcome`) leave them empty and their sentences speak of attention;
+  :mod:`analysis.data.outcome`) leave them empty and their sentences speak of attention;
 - ``true_value`` (synthetic studies) joins the demo truth on
   ``(app_name, country, store, event_id, estimand)``.
 """
@@ -25,10 +25,10 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analysis.data import outcome as O
 from analysis.data.apps import SEED_APPS
 from analysis.errors import InputError
 from analysis.models.downloads.window import DEFAULT_EXPONENT, check_exponent, factor_columns
-from analysis.report.answer import outcome as O
 from analysis.report.answer import sentences as S
 
 ANSWER_COLUMNS = ("app_name", "country", "store", "event_id", "estimand", "kind", "estimate", "ci_low", "ci_high",
@@ -191,7 +191,7 @@ def _lead(rows: pl.DataFrame) -> dict | None:
 
 def _compact(r: dict, outcome: str = "rank") -> str:
     """'the UK (App Store) x3.3 (2.2-5.0)': a window average as a multiple, above 1 = climbed
-    (ranks) or more views (:func:`analysis.report.answer.outcome.multiple`)."""
+    (ranks) or more views (:func:`analysis.data.outcome.multiple`)."""
     where = S.place(r["country"], r["store"])
     if r["kind"] == "not_identified":
         return f"{where} not identified"

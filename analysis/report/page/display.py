@@ -15,9 +15,9 @@ from functools import cache
 import altair as alt
 
 from analysis.config import in_report_run
+from analysis.figures.common import VL_VERSION
 
 RENDERER = "exodus_offline"
-VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # e.g. "6.4"
 
 # Draws each placeholder with vega-embed; failures are shown in the page and the console.
 _SNIPPET = """
@@ -43,7 +43,7 @@ exodusRenderAll();
 def spec_html(spec: dict) -> str:
     """Placeholder for one chart: strict JSON (NaN -> null, noted) with ``<``, ``>``, ``&``,
     U+2028 and U+2029 escaped, so data can neither close nor comment out the script element."""
-    from analysis.report.page.safejson import script_json, strict_spec
+    from analysis.figures.safejson import script_json, strict_spec
 
     text = script_json(strict_spec(spec), sort_keys=True, separators=(",", ":"))
     chart_id = "chart-" + hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -17,9 +17,9 @@ import nbformat
 import polars as pl
 
 from analysis.data.demo.world import SYNTHETIC_LABEL
+from analysis.figures.safejson import script_json
 from analysis.report.answer.section import AnswerSection, answer_html, frame_html, paragraphs_html
 from analysis.report.page.display import spec_html, vega_bundle
-from analysis.report.page.safejson import script_json
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fff}

@@ -16,8 +16,8 @@ import altair as alt
 import polars as pl
 
 from analysis.data.slug import inside, slug
-from analysis.report.page.display import VL_VERSION
-from analysis.report.page.safejson import strict_spec
+from analysis.figures.common import VL_VERSION
+from analysis.figures.safejson import strict_spec
 
 # Characters XML 1.0 forbids (C0 controls but tab, newline and carriage return; U+FFFE, U+FFFF):
 # vl-convert's SVG text renderer aborts the whole process on them (a Rust panic that cannot

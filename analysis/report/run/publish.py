@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from analysis.errors import StorageError
-from analysis.report.page.safejson import strict
+from analysis.figures.safejson import strict
 from analysis.report.run.verify import verify_version
 
 _REASONS = {

@@ -34,6 +34,7 @@ from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
 from analysis.data.slug import inside
 from analysis.data.studies.base import sha256
 from analysis.errors import InputError
+from analysis.models.events import cross_country
 from analysis.report.answer.section import (
     AnswerSection,
     headline_from_answer,
@@ -46,6 +47,9 @@ from analysis.report.run import publish
 from analysis.report.run.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
 from analysis.report.run.execute import plan_and_execute as _execute
 from analysis.report.run.preflight import Preflight, preflight
+
+# Tables a study adds to its run beyond the notebooks', from the plan's study fit.
+STUDY_TABLES = {"wiki-dp": cross_country.write_tables}
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
@@ -260,11 +264,11 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         from analysis.data.studies.wikipedia import write_views_table
 
         write_views_table(data.views, build / "tables" / "study_views.csv")
-    if data.report_tables is not None and not failure:  # study-specific tables from the shared fit
+    if data.name in STUDY_TABLES and not failure:  # study-specific tables from the plan's fit
         try:
             from analysis.report.run.plan import read_plan
 
-            data.report_tables(data, read_plan(build).study, checked.params, build)
+            STUDY_TABLES[data.name](data, read_plan(build).study, checked.params, build)
         except OSError:
             raise
         except Exception as exc:  # the run is kept, marked failed

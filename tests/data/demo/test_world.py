@@ -12,10 +12,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis.data.demo import world as demo_mod
 from analysis.data.apps import APP_IDS, APPS
-from analysis.data.demo.world import CHART_DEPTH, generate_demo, true_event_effects, true_window_effects
+from analysis.data.demo import world as demo_mod
 from analysis.data.demo.chart import World, ar1_filter
+from analysis.data.demo.world import (
+    CHART_DEPTH,
+    generate_demo,
+    true_event_effects,
+    true_window_effects,
+)
 from analysis.data.events import load_events
 from analysis.data.timing import affected_snapshot_dates
 

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from analysis.cli import main
+from analysis.data.panel import read_panel, validate_panel
 from analysis.data.sources import archive as ar
 from analysis.data.sources.daily import parse_rule, to_daily
-from analysis.data.panel import read_panel, validate_panel
 from analysis.errors import DataError, InputError
 
 T = "2021-01-08T12:00:31Z"

@@ -7,8 +7,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analysis.data.sources.bigtech import RELATIVE_PATH, confounders, load_bigtech
 from analysis.data.events import load_events
+from analysis.data.sources.bigtech import RELATIVE_PATH, confounders, load_bigtech
 from analysis.errors import DataError
 from tests.data.variants import assert_row_error, write_variant
 

@@ -14,8 +14,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analysis.data.studies import wikipedia as ws
 from analysis.data.sources import top100 as wp
+from analysis.data.studies import wikipedia as ws
 from analysis.errors import DataError
 
 

@@ -19,8 +19,8 @@ from werkzeug import Response
 from analysis import cli
 from analysis.config import ROOT
 from analysis.data import apps
-from analysis.data.sources import wikidata as wd
 from analysis.data.sources import pageviews as wm
+from analysis.data.sources import wikidata as wd
 from analysis.data.sources.remote import Http, RemoteError
 from analysis.errors import InputError
 

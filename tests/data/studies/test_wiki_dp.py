@@ -12,10 +12,11 @@ import polars as pl
 import pytest
 from werkzeug import Response
 
-from analysis.data.studies import wiki_dp as ws
 from analysis.data.sources import wikimedia_dp as dp
 from analysis.data.sources.remote import Http
+from analysis.data.studies import wiki_dp as ws
 from analysis.errors import InputError
+from analysis.models.events import cross_country
 from tests.data import dp_simulate as sim
 
 
@@ -79,7 +80,7 @@ def fit(release):
 @pytest.mark.slow
 def test_the_study_recovers_the_known_us_deplatforming_effect_beyond_the_common_privacy_shock(release):
     data, f = fit(release)
-    tables = ws.study_tables(data, f)
+    tables = cross_country.study_tables(data, f)
     att = tables["attribution"]
     row = lambda level, country, group: att.filter(  # noqa: E731
         pl.col("level") == level, pl.col("app_name") == "Signal", pl.col("country") == country,

@@ -8,7 +8,11 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analysis.models.downloads.exponent_check import check_sentence, exponent_check, implied_exponents
+from analysis.models.downloads.exponent_check import (
+    check_sentence,
+    exponent_check,
+    implied_exponents,
+)
 
 
 def ranks(*rows):

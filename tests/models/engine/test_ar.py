@@ -10,10 +10,10 @@ import pytest
 import statsmodels.api as sm
 from scipy.signal import lfilter
 
+from analysis.models.checks.simulate import coverage_study
 from analysis.models.engine.ar import ar1
 from analysis.models.engine.batched import pack
 from analysis.models.engine.design import Impact, Seasonality, build_design
-from analysis.models.checks.simulate import coverage_study
 
 
 @pytest.fixture(scope="module")

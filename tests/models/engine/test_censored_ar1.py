@@ -9,8 +9,7 @@ import pytest
 from scipy import optimize, stats
 from scipy.signal import lfilter
 
-from analysis.models.engine import ar
-from analysis.models.engine import censored_ar1
+from analysis.models.engine import ar, censored_ar1
 from analysis.models.engine import estimate as engine
 from analysis.models.engine.batched import equilibrate, pack
 from analysis.models.engine.bvn import bvn_cdf

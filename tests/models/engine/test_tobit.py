@@ -11,8 +11,8 @@ from scipy import optimize, stats
 
 from analysis.errors import NotEstimable
 from analysis.models.engine.batched import ols, pack
-from analysis.models.engine.tobit import tobit
 from analysis.models.engine.design import Impact, Seasonality, build_design
+from analysis.models.engine.tobit import tobit
 from analysis.models.its.model import ITSSpec, fit_its
 
 DEPTH = 200

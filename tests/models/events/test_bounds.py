@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from scipy.signal import lfilter
 
-from analysis.models.events.bounds import entry_plan, window_bound
 from analysis.models.checks.truth_eval import attach_truth, coverage_by
+from analysis.models.events.bounds import entry_plan, window_bound
 from analysis.models.events.window import window_average
 
 C = float(np.log(200.5))

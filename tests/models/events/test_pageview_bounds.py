@@ -10,9 +10,15 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from analysis.data.sources import top100 as wp
 from analysis.data.events import load_events
-from analysis.models.events.pageview_bounds import ASSUMPTION, COLUMNS, alone_spans, event_days, pageview_bounds
+from analysis.data.sources import top100 as wp
+from analysis.models.events.pageview_bounds import (
+    ASSUMPTION,
+    COLUMNS,
+    alone_spans,
+    event_days,
+    pageview_bounds,
+)
 
 START, FIRST, LAST = date(2020, 12, 1), date(2021, 1, 4), date(2021, 1, 17)
 

@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 from analysis.data.events import load_events
 from analysis.errors import InputError
+from analysis.report.answer.sentences import fmt
 from analysis.report.answer.table import (
     ANSWER_COLUMNS,
     SEED_APPS,
@@ -23,7 +24,6 @@ from analysis.report.answer.table import (
     truth_coverage,
 )
 from analysis.report.page.outputs import write_table
-from analysis.report.answer.sentences import fmt
 from tests.answer_fixtures import effects, row, truth
 
 A = (0.8, 1.1)

@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis.data.sources import dp_panel
 from analysis.data.censoring import complete_daily
+from analysis.data.sources import dp_panel
 from analysis.data.sources.wikimedia_dp import SCHEMA, DayEntry, DPLock
 
 D1, D2, D3 = date(2021, 1, 4), date(2021, 1, 5), date(2021, 1, 6)
