@@ -46,6 +46,7 @@ from analysis.report.answer_section import (
 from analysis.report.execute import _locate_failure, _progress, share_study_fit  # noqa: F401  (re-exported for tests)
 from analysis.report.execute import execute_notebooks as _execute
 from analysis.report.preflight import Preflight, preflight
+from analysis.report.seal import version_hash  # noqa: F401  (re-exported: run.version_hash)
 
 NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
 KERNEL_NAME = "exodus"
@@ -137,11 +138,6 @@ def environment() -> dict:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[p] = importlib.metadata.version(p)
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
-
-
-def version_hash(values: dict, inputs: dict[str, str], fingerprint: str) -> str:
-    blob = json.dumps({"parameters": values, "inputs": inputs, "code": fingerprint}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def normalise_notebook(path: Path, build: Path) -> None:
@@ -354,6 +350,11 @@ def _index_row(root: Path, directory: Path, m: dict | None, integrity: str) -> d
                 "created_utc": None, "commit": "", "status": "broken", "integrity": integrity, "headline": "",
                 "parameters": {}, "inputs": {}, "estimates": {}}
     git = m.get("git") if isinstance(m.get("git"), dict) else {}
+    if integrity != "verified":  # a manifest that fails verification shows nothing it claims
+        return {"version": directory.name, "href": href, "study": directory.relative_to(root).parts[0],
+                "created_utc": None, "commit": "", "status": "unverified", "integrity": integrity,
+                "headline": "(withheld: this version fails exodus verify)", "parameters": {}, "inputs": {},
+                "estimates": {}}
     return {
         "version": m.get("version") or directory.name,
         "href": href,

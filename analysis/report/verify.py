@@ -4,9 +4,10 @@ A version's ``manifest.json`` records the SHA-256 of every other file in the ver
 directory (``outputs``).  :func:`verify_version` recomputes them and reports, per file, what
 differs: a changed file, a missing one, or a file the manifest does not list (something written
 into the version after it was published).  A manifest that cannot be parsed makes the version
-``broken``.  The manifest itself is not covered by a hash (it would have to contain its own);
-it is the reference, so tampering that rewrites the manifest consistently is not detectable
-here.
+``broken``.  The manifest's own fields are covered by its seal (:mod:`analysis.report.seal`):
+a changed, added or removed field is reported by name, and so is a ``version_hash`` that is not
+the hash of the manifest's parameters, inputs and code.  Tampering that rewrites a field and its
+seal consistently is not detectable here (no secret key).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.errors import InputError
+from analysis.report.seal import seal_problems
 
 VERIFIED, TAMPERED, BROKEN = "verified", "tampered", "broken"
 
@@ -73,7 +75,7 @@ def verify_version(directory: Path) -> VersionCheck:
     except ValueError as exc:
         return VersionCheck(directory, directory.name, BROKEN, 0, [str(exc)])
     listed: dict[str, str] = {}
-    problems = []
+    problems = seal_problems(m)
     for item in m["outputs"]:
         rel = str(item.get("path", "")) if isinstance(item, dict) else ""
         if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
