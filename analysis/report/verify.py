@@ -121,20 +121,37 @@ def resolve_versions(root: Path, names: list[str]) -> list[Path]:
     return out
 
 
+def is_failed_run(directory: Path) -> bool:
+    """A failed run's directory (kept under ``<study>/failed/``): never counted as verified."""
+    return directory.parent.name == "failed"
+
+
 def verify_command(root: Path, names: list[str], stream) -> int:
     """Print one summary line per version and one line per differing file; exit 1 if any
-    version is tampered or broken, else 0."""
+    version is tampered or broken, else 0.  Failed runs (``<study>/failed/``) are checked the
+    same way but reported and counted apart: an intact failed run is not a verified version."""
     dirs = resolve_versions(root, names)
     if not dirs:
         print(f"no versions under {root}", file=stream)
         return 0
-    bad = 0
+    bad, published, failed, failed_intact = 0, 0, 0, 0
     for d in dirs:
         check = verify_version(d)
-        print(check.summary(), file=stream)
+        run_failed = is_failed_run(d)
+        line = check.summary()
+        if run_failed:
+            failed += 1
+            failed_intact += check.ok
+            line = (f"FAILED RUN {check.version}: {check.n_files} files match the manifest (not a verified version)"
+                    if check.ok else f"FAILED RUN, {line}")
+        else:
+            published += 1
+        print(line, file=stream)
         if not check.ok:
             bad += 1
-            for line in check.problems[: 50] if check.status == TAMPERED else []:
-                print(f"  {line}", file=stream)
-    print(f"{len(dirs) - bad} of {len(dirs)} versions verified", file=stream)
+            for problem in check.problems[: 50] if check.status == TAMPERED else []:
+                print(f"  {problem}", file=stream)
+    ok = published - (bad - (failed - failed_intact))
+    tail = f"; {failed} failed run(s) reported apart ({failed_intact} intact)" if failed else ""
+    print(f"{ok} of {published} versions verified{tail}", file=stream)
     return 1 if bad else 0

@@ -111,3 +111,17 @@ def test_a_real_build_writes_a_sealed_manifest_whose_edits_verify_names(tmp_path
     _edit(out.path, lambda m: m["parameters"].update(seed=7))
     problems = verify_version(out.path).problems
     assert any(p.startswith("manifest field parameters.seed: changed") for p in problems), problems
+
+
+def test_verify_reports_failed_runs_apart_not_as_verified_versions(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EXODUS_REPORTS_DIR", str(tmp_path))
+    _version(tmp_path, "2021-01-01T00:00:00+00:00", "Signal climbed.")
+    failed = _version(tmp_path, "2021-01-02T00:00:00+00:00", "x", failure={"error": "boom"})
+    target = tmp_path / "demo" / "failed" / f"{failed.name}-000000-abcdef"
+    target.parent.mkdir()
+    failed.rename(target)
+    assert cli.main(["verify"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    print(out)
+    assert out[-1] == "1 of 1 versions verified; 1 failed run(s) reported apart (1 intact)"
+    assert any(line.startswith(f"FAILED RUN {failed.name}") and "not a verified version" in line for line in out)
