@@ -7,18 +7,22 @@ into the version after it was published).  A manifest that cannot be parsed make
 ``broken``.  The manifest's own fields are covered by its seal (:mod:`analysis.report.seal`):
 a changed, added or removed field is reported by name, and so is a ``version_hash`` that is not
 the hash of the manifest's parameters, inputs and code.  Tampering that rewrites a field and its
-seal consistently is not detectable here (no secret key).
+seal consistently is not detectable here (no secret key).  Every HTML page must be able to
+draw its charts: one inlined Vega bundle with the pinned SHA-256 and a parseable Vega-Lite spec
+per chart (:func:`analysis.report.vega_pin.page_problems`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.errors import InputError
 from analysis.report.seal import seal_problems
+from analysis.report.vega_pin import page_problems
 
 VERIFIED, TAMPERED, BROKEN = "verified", "tampered", "broken"
 
@@ -67,6 +71,46 @@ def read_manifest(directory: Path) -> dict:
     return m
 
 
+def _tree(directory: Path) -> tuple[list[str], list[str]]:
+    """(regular files, symbolic links) under ``directory``, relative, never following a link."""
+    files, links = [], []
+    for here, dirs, names in os.walk(directory, followlinks=False):
+        for name in dirs + names:
+            p = Path(here) / name
+            rel = p.relative_to(directory).as_posix()
+            if p.is_symlink():
+                links.append(rel)
+            elif name in names:
+                files.append(rel)
+    return sorted(files), sorted(links)
+
+
+def _file_problems(directory: Path, listed: dict[str, str]) -> list[str]:
+    """Changed, missing and unlisted files, symbolic links (a version holds regular files only:
+    a link can point anywhere, so its target proves nothing), and pages whose charts cannot draw."""
+    files, links = _tree(directory)
+    problems = [f"{rel}: a symbolic link (to {os.readlink(directory / rel)!r}); a version holds regular files only"
+                for rel in links]
+    if directory.is_symlink():
+        problems.append(f"the version directory is a symbolic link (to {os.readlink(directory)!r})")
+    for rel, want in sorted(listed.items()):
+        f = directory / rel
+        if rel in links:
+            continue
+        if not f.is_file():
+            problems.append(f"{rel}: missing (manifest sha256 {want[:16]}...)")
+        elif (got := _sha256(f)) != want:
+            problems.append(f"{rel}: sha256 {got[:16]}... differs from the manifest's {want[:16]}...")
+    problems += [f"{rel}: not in the manifest (written after publication?)" for rel in files
+                 if rel != "manifest.json" and rel not in listed]
+    for rel in (r for r in files if r.endswith(".html")):
+        try:
+            problems += page_problems((directory / rel).read_text(encoding="utf-8"), rel)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{rel}: unreadable page ({exc})")
+    return problems
+
+
 def verify_version(directory: Path) -> VersionCheck:
     """Recompute the SHA-256 of every file the manifest lists (see module docstring)."""
     directory = Path(directory)
@@ -82,16 +126,7 @@ def verify_version(directory: Path) -> VersionCheck:
             problems.append(f"manifest lists an invalid path {rel!r}")
             continue
         listed[rel] = str(item.get("sha256"))
-    for rel, want in sorted(listed.items()):
-        f = directory / rel
-        if not f.is_file():
-            problems.append(f"{rel}: missing (manifest sha256 {want[:16]}...)")
-        elif (got := _sha256(f)) != want:
-            problems.append(f"{rel}: sha256 {got[:16]}... differs from the manifest's {want[:16]}...")
-    for f in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
-        rel = f.relative_to(directory).as_posix()
-        if rel != "manifest.json" and rel not in listed:
-            problems.append(f"{rel}: not in the manifest (written after publication?)")
+    problems += _file_problems(directory, listed)
     version = str(m.get("version") or directory.name)
     return VersionCheck(directory, version, TAMPERED if problems else VERIFIED, len(listed), problems)
 
