@@ -63,6 +63,17 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> int:
+    """``--cell-timeout``: a whole number of seconds, at least 1 (argparse exits 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects whole seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="exodus", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -71,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--study", default="demo", help="study to run (default: demo, synthetic and offline)")
     r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="override a notebook parameter (repeatable; lists: a,b,c); see 'exodus params'")
-    r.add_argument("--cell-timeout", type=int, default=900, help="seconds allowed per notebook cell")
+    r.add_argument("--cell-timeout", type=_positive_seconds, default=900, help="seconds allowed per notebook cell (>= 1)")
     r.add_argument("--force", action="store_true", help="run even if an identical version exists")
     r.set_defaults(func=_cmd_run)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from analysis.data.studies import StudyData, load_study
 from analysis.errors import InputError, ParameterError
 from analysis.params import PATH_PARAMS, StudyParams, resolve
+from analysis.report import preflight_checks as checks
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,16 @@ def preflight(study: str, overrides: dict[str, str], cwd: Path | None = None) ->
     from analysis.data.studies import study_defaults
 
     params = resolve({**overrides, "study": study}, study_defaults(study))
+    checks.check_lists(params)
+    checks.check_robustness(params)
     params = resolve_paths(params, Path(cwd) if cwd is not None else Path.cwd())
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
                       events_file=params.events_file, default_depth=params.default_depth)
     load_side_files(params, data)
     check_window(params, data)
+    checks.check_post_window(params, data.panel["date"].max())
     select_series(data.panel, params.apps, params.countries, params.store, params.chart)
+    params, event_notes = checks.check_events(params, data, set(overrides))
     params, notes = adapt_data_defaults(params, data, set(overrides))
-    return Preflight(params, data, tuple(notes))
+    return Preflight(params, data, tuple(notes + event_notes))
 
