@@ -129,6 +129,7 @@ def preflight(study: str, overrides: dict[str, str], cwd: Path | None = None) ->
     params = resolve({**overrides, "study": study}, study_defaults(study))
     checks.check_lists(params)
     checks.check_robustness(params)
+    checks.check_sizes(params)
     params = resolve_paths(params, Path(cwd) if cwd is not None else Path.cwd())
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
                       events_file=params.events_file, default_depth=params.default_depth)

@@ -41,6 +41,14 @@ def check_lists(params: StudyParams) -> None:
                                  f"Only {', '.join(sorted(EMPTY_OK))} may be empty")
 
 
+def check_sizes(params: StudyParams) -> None:
+    """``default_depth`` no deeper than any chart (:data:`analysis.data.panel.MAX_DEPTH`)."""
+    from analysis.data.panel import MAX_DEPTH
+
+    if params.default_depth > MAX_DEPTH:
+        raise ParameterError(f"default_depth={params.default_depth} is larger than any chart (at most {MAX_DEPTH:,})")
+
+
 def check_post_window(params: StudyParams, last) -> None:
     """``post_days`` from the intervention (inclusive) must end on or before the data's last day."""
     when = params.intervention
