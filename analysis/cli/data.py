@@ -108,9 +108,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
-    from analysis.config import wikimedia_user_agent
     from analysis.data import wikimedia
-    from analysis.data.remote import Http
     from analysis.data.wiki_studies import views_lock
 
     missing = [n for n in ("projects", "articles", "start", "end") if getattr(args, n) is None]
@@ -118,7 +116,7 @@ def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
         raise InputError(f"exodus data fetch --source wikipedia needs --{' --'.join(missing)}")
     lock = Path(args.lock) if args.lock else views_lock()
     views = wikimedia.fetch_views(_csv(args.projects), _csv(args.articles), args.start, args.end, lock,
-                                  http=Http(max_wait=args.max_wait, user_agent=wikimedia_user_agent()),
+                                  http=wikimedia.wikimedia_http(args.max_wait),
                                   log=lambda m: print(m, file=sys.stderr, flush=True))
     print(f"{views.height} article-days ({views['app_name'].n_unique()} apps, editions "
           f"{','.join(sorted(views['country'].unique()))}), {args.start} .. {args.end}, pinned in {lock}. "
