@@ -107,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     except ExodusError as exc:
         print(f"exodus: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a path that cannot be read or written: one line, never a traceback
+        import errno
+
+        from analysis.report.publish import describe
+
+        bad_path = exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.ENOENT, errno.ENAMETOOLONG)
+        print(f"exodus: error: cannot {'use the path' if bad_path else 'read or write a file'}: {describe(exc)}",
+              file=sys.stderr)
+        return 2 if bad_path else 1
     except KeyboardInterrupt:
         print("exodus: interrupted; no version was marked complete", file=sys.stderr)
         return 130

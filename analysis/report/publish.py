@@ -36,6 +36,7 @@ _REASONS = {
     errno.EDQUOT: "disk quota exceeded",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
+    errno.EFBIG: "file too large for the file-size limit (ulimit -f)",
 }
 
 

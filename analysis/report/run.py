@@ -21,7 +21,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +33,8 @@ from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
 from analysis.data.slug import inside
 from analysis.data.studies import sha256
 from analysis.errors import InputError
+from analysis.report import builds, publish
 from analysis.report import html as pages
-from analysis.report import publish
 from analysis.report.answer_section import (
     AnswerSection,
     headline_from_answer,
@@ -206,6 +205,7 @@ def run(
         study_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise publish.storage_error(exc, root) from None
+    builds.refuse_links(root, study_dir)  # a symlinked reports/<study> (or failed/) would write elsewhere
     with publish.version_lock(study_dir, vhash):  # identical concurrent runs: the second waits
         with contextlib.suppress(OSError):
             remove_stale_builds(study_dir)
@@ -217,8 +217,9 @@ def run(
                               f"its files verified against its manifest){warn}")
         build = study_dir / f".build-{uuid.uuid4().hex}"
         try:
-            outcome = _build(build, study_dir, checked, values, inputs, fingerprint, vhash, version, now,
-                             cell_timeout)
+            with builds.owned(build):  # held while building: a killed run's lock is released by the kernel
+                outcome = _build(build, study_dir, checked, values, inputs, fingerprint, vhash, version, now,
+                                 cell_timeout)
         except OSError as exc:
             shutil.rmtree(build, ignore_errors=True)
             if publish.cannot_write(exc):
@@ -400,11 +401,14 @@ def check_inputs_only(study: str, overrides: dict[str, str]) -> dict:
 
 
 def remove_stale_builds(study_dir: Path, older_than_s: float = 24 * 3600) -> list[Path]:
-    """Delete ``.build-*`` directories left by killed runs (older than a day)."""
+    """Delete ``.build-*`` directories left by killed runs: those whose owner's lock is free
+    (:func:`analysis.report.builds.stale`); a build without an owner lock (an older runner) only
+    when older than a day."""
     removed = []
     for d in study_dir.glob(".build-*"):
-        if time.time() - d.stat().st_mtime > older_than_s:
+        if builds.stale(d, older_than_s):
             shutil.rmtree(d, ignore_errors=True)
+            builds.lock_path(d).unlink(missing_ok=True)
             removed.append(d)
     return removed
 
