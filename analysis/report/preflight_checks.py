@@ -13,7 +13,7 @@ the parameter, its value and the admissible range, so a run that cannot finish n
 - :func:`check_events`: event ids in ``exclude_events`` and ``event_shapes`` exist in the event
   table, ``window_days`` fits in the post-period (a given value must; the default adapts to a
   shorter ``post_days``, with a note), and at least one selected event falls inside the
-  per-event window.  Notes say when ``event_shapes`` replaces the default
+  per-event window, at least :data:`MIN_SIDE` days after its start.  Notes say when ``event_shapes`` replaces the default
   shapes (the events it does not list become steps).
 """
 
@@ -117,6 +117,13 @@ def check_events(params: StudyParams, data, given: set[str]) -> tuple[StudyParam
                              f"affected snapshot inside the window {spec.start} (exclusive) .. {spec.end}: the event "
                              f"table {source} has events from {data.events['date_utc'].min()} to "
                              f"{data.events['date_utc'].max()}")
+    pre = (design.first_event - spec.start).days
+    if pre < MIN_SIDE:
+        first = design.terms[0]
+        raise ParameterError(f"the first event term inside the per-event window ({first.id}, first affected snapshot "
+                             f"{first.first_snapshot}) leaves {pre} day(s) of pre-period after the window start "
+                             f"{spec.start}; the per-event design needs at least {MIN_SIDE}: raise pre_days, or move "
+                             f"intervention_date next to the registry's events")
     default = StudyParams().event_shapes
     if list(params.event_shapes) != default:
         kept = {e for e, _ in parse_shapes(params.event_shapes)}

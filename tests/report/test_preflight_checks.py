@@ -62,6 +62,8 @@ def _refused(tmp_path, monkeypatch, capsys, *args: str) -> str:
     (["event_shapes=X99:step"], ["event_shapes: unknown event id(s) ['X99']", "events_jan2021.csv", "X03"]),
     (["exclude_events=X11,Y7"], ["exclude_events: unknown event id(s) ['Y7']"]),
     (["contrast_controls="], ["contrast_controls is empty"]),
+    (["intervention_date=2021-03-20", "post_days=12"], ["first event term inside the per-event window (X11",
+                                                         "leaves 2 day(s) of pre-period", "at least 7"]),
     (["default_depth=1000000000000000000000"], ["default_depth=1000000000000000000000 is larger than any chart"]),
 ])
 def test_values_that_failed_inside_the_notebooks_are_refused_before_anything_runs(extra, phrases, tmp_path,
