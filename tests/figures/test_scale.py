@@ -102,3 +102,43 @@ def test_figure_apps_caps_the_per_app_figures_with_a_note():
     assert shown == _apps()[: scale.MAX_ITS]
     assert note.startswith("Showing 12 of 1,000 apps with a figure of their own")
     assert scale.figure_apps(["b", "a"]) == (["a", "b"], "")
+
+
+def _big_panel(path, n_apps: int) -> list[str]:
+    """SYNTHETIC: n_apps apps x {us, gb} daily ranks (their order by a random-walk latent), a tenth
+    of the apps climbing from 8 Jan 2021."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    days = [date(2020, 11, 1) + timedelta(days=d) for d in range(120)]
+    frames = []
+    for c in COUNTRIES:
+        lat = rng.normal(size=(n_apps, 1)) + 0.03 * rng.normal(size=(n_apps, len(days))).cumsum(axis=1)
+        lat[: n_apps // 10, 68:] += 1.5
+        order = np.argsort(np.argsort(-lat, axis=0), axis=0) + 1
+        frames += [pl.DataFrame({"date": days, "store": "ios", "country": c, "chart": "top_free_overall",
+                                 "app_id": f"id{i}", "app_name": f"App{i:04d}", "rank": order[i].astype(int),
+                                 "chart_depth": n_apps}) for i in range(n_apps)]
+    pl.concat(frames).write_parquet(path)
+    return [f"App{i:04d}" for i in range(n_apps)]
+
+
+@pytest.mark.slow
+def test_a_2000_series_panel_produces_a_verified_report_with_capped_figures(tmp_path):
+    from analysis.report import run as runner
+    from analysis.report.verify import verify_version
+
+    apps = _big_panel(tmp_path / "panel.parquet", N_APPS)
+    out = runner.run("custom", {"panel_file": str(tmp_path / "panel.parquet"), "apps": json.dumps(apps),
+                                "countries": "us,gb", "placebo_apps": json.dumps(apps[-3:]), "focus_app": apps[0],
+                                "focus_country": "us", "coverage_replicates": "50", "contrast_controls": "gb"},
+                     root=tmp_path / "reports")
+    assert out.status == "complete", out.message
+    assert verify_version(out.path).ok
+    subtitles = {p.name: _subtitle(json.loads(p.read_text())) for p in (out.path / "figures").glob("*.vl.json")}
+    assert "Showing 30 of 1,000 apps (the largest |window average|); every one is in the tables." in \
+        subtitles["03_summary-decomposition.vl.json"]
+    assert any(s.startswith("Showing 40 of 2,000 series") for s in subtitles["04_robustness-placebo-in-time.vl.json"])
+    assert len(list((out.path / "figures").glob("02_its-its-*.vl.json"))) == scale.MAX_ITS
+    answer = pl.read_csv(out.path / "tables" / "03_summary-answer.csv")
+    assert answer.filter(pl.col("estimand") == "window_average").height == 2 * N_APPS  # the tables are never cut
