@@ -44,9 +44,9 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from analysis.data.sources import archive as ar
     from analysis.data.sources.daily import snapshots_per_day, to_daily
 
+    out = file_arg(args.out, "--out")  # before any work
     snaps = ar.read_files(args.files, args.snapshot_time)
     panel = to_daily(snaps, args.daily, source=", ".join(map(str, args.files)))
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     panel.write_parquet(out)
     per = snaps.group_by("store", "country", "chart", "snapshot_utc").agg(
@@ -69,6 +69,18 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def file_arg(text: str | Path, option: str) -> Path:
+    """A file path given on the command line: refused (exit 2, before any work) when it names a
+    directory, or a file inside something that is not a directory."""
+    path = Path(text)
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a directory; give a file path (e.g. {path / 'name.json'})")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError(f"{option} {path}: {parent} is a file, not a directory")
+    return path
+
+
 def _cmd_lock(args: argparse.Namespace) -> int:
     from analysis.data.sources import fetch
     from analysis.data.sources.lock import Request, build_lock, read_lock
@@ -81,14 +93,14 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         spec = ARCHIVE_STUDIES[args.study]
         req = Request(list(spec.stores), list(spec.countries), list(spec.charts), spec.start, spec.end,
                       args.rule or spec.rule)
-        out = Path(args.out) if args.out else spec.lock
+        out = file_arg(args.out, "--out") if args.out else spec.lock
     else:
         missing = [n for n in ("countries", "charts", "start", "end") if getattr(args, n) is None]
         if missing:
             raise InputError(f"exodus data lock needs --{' --'.join(missing)} (or --study NAME)")
         req = Request(_csv(args.stores), _csv(args.countries), _csv(args.charts), args.start, args.end,
                       args.rule or "nearest:12")
-        out = Path(args.out) if args.out else DATA / "locks" / f"app-rankings-{args.start}-{args.end}.json"
+        out = file_arg(args.out, "--out") if args.out else DATA / "locks" / f"app-rankings-{args.start}-{args.end}.json"
     if out.exists() and not args.force:
         old = read_lock(out)
         raise InputError(f"{out} already exists ({len(old.entries)} entries, "
@@ -110,17 +122,15 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch_wikipedia(args: argparse.Namespace) -> int:
-    from analysis.config import wikimedia_user_agent
     from analysis.data.sources import pageviews as wikimedia
-    from analysis.data.sources.remote import Http
     from analysis.data.studies.wikipedia import views_lock
 
     missing = [n for n in ("projects", "articles", "start", "end") if getattr(args, n) is None]
     if missing:
         raise InputError(f"exodus data fetch --source wikipedia needs --{' --'.join(missing)}")
-    lock = Path(args.lock) if args.lock else views_lock()
+    lock = file_arg(args.lock or views_lock(), "--lock")
     views = wikimedia.fetch_views(_csv(args.projects), _csv(args.articles), args.start, args.end, lock,
-                                  http=Http(max_wait=args.max_wait, user_agent=wikimedia_user_agent()),
+                                  http=wikimedia.wikimedia_http(args.max_wait),
                                   log=lambda m: print(m, file=sys.stderr, flush=True))
     print(f"{views.height} article-days ({views['app_name'].n_unique()} apps, editions "
           f"{','.join(sorted(views['country'].unique()))}), {args.start} .. {args.end}, pinned in {lock}. "
@@ -161,10 +171,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.data.sources.remote import Http
     from analysis.data.studies.registry import ARCHIVE_STUDIES
 
-    lock = Path(args.lock) if args.lock else ARCHIVE_STUDIES["jan2021"].lock
+    lock = file_arg(args.lock or ARCHIVE_STUDIES["jan2021"].lock, "--lock")
     fetch.require_lock(lock)
     res = fetch.fetch(lock, http=Http(max_wait=args.max_wait), rule=args.daily,
-                      out=Path(args.out) if args.out else None)
+                      out=file_arg(args.out, "--out") if args.out else None)
     print(f"{len(res.lock.entries)} locked files verified: {res.downloaded} downloaded, {res.from_cache} from "
           f"the cache, {res.from_mirror} from the mirror; {res.hashes_recorded} SHA-256 recorded in {lock}")
     print(f"panel: {res.panel.height} rows, {res.panel['date'].min()} .. {res.panel['date'].max()} "

@@ -72,6 +72,17 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> int:
+    """``--cell-timeout``: a whole number of seconds, at least 1 (argparse exits 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects whole seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="exodus", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -80,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--study", default="demo", help="study to run (default: demo, synthetic and offline)")
     r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="override a notebook parameter (repeatable; lists: a,b,c); see 'exodus params'")
-    r.add_argument("--cell-timeout", type=int, default=900, help="seconds allowed per notebook cell")
+    r.add_argument("--cell-timeout", type=_positive_seconds, default=900, help="seconds allowed per notebook cell (>= 1)")
     r.add_argument("--force", action="store_true", help="run even if an identical version exists")
     r.set_defaults(func=_cmd_run)
 
@@ -105,6 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     except ExodusError as exc:
         print(f"exodus: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a path that cannot be read or written: one line, never a traceback
+        import errno
+
+        from analysis.report.run.publish import describe
+
+        bad_path = exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.ENOENT, errno.ENAMETOOLONG)
+        print(f"exodus: error: cannot {'use the path' if bad_path else 'read or write a file'}: {describe(exc)}",
+              file=sys.stderr)
+        return 2 if bad_path else 1
     except KeyboardInterrupt:
         print("exodus: interrupted; no version was marked complete", file=sys.stderr)
         return 130

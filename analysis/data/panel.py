@@ -38,6 +38,7 @@ OPTIONAL: dict[str, pl.DataType] = {
     "snapshot_utc": pl.Datetime("us", "UTC"),
 }
 CHART_DAY = ("date", "store", "country", "chart")
+MAX_DEPTH = 1_000_000  # no app chart lists more entries; larger ranks or depths are data errors (and overflow Int64 at 1e19)
 
 
 def _check_unique(df: pl.DataFrame, key: list[str], column: str, source: str, what: str) -> None:
@@ -119,6 +120,8 @@ def _check_fields(df: pl.DataFrame, source: str) -> pl.DataFrame:
     r = pl.col("rank").cast(pl.String).str.strip_chars()
     df = df.with_columns(r.cast(pl.Float64, strict=False).alias("_rankf"))
     _fail(df, source, "rank", pl.col("_rankf").is_null(), "rank is not a number")
+    _fail(df, source, "rank", ~pl.col("_rankf").is_finite(), "rank is not a finite number (NaN or infinite)")
+    _fail(df, source, "rank", pl.col("_rankf") > MAX_DEPTH, f"rank is larger than any chart (at most {MAX_DEPTH:,})")
     _fail(df, source, "rank", pl.col("_rankf") != pl.col("_rankf").round(0), "rank is not an integer")
     _fail(df, source, "rank", pl.col("_rankf") < 1, "rank must be >= 1 (ranks are 1-based chart positions)")
 
@@ -137,6 +140,9 @@ def _check_depth(df: pl.DataFrame, source: str, optional: list[str],
         d = pl.col("chart_depth").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
         df = df.with_columns(d.alias("_depthf"))
         _fail(df, source, "chart_depth", pl.col("_depthf").is_null(), "chart_depth is not a number")
+        _fail(df, source, "chart_depth", ~pl.col("_depthf").is_finite(), "chart_depth is not a finite number")
+        _fail(df, source, "chart_depth", pl.col("_depthf") > MAX_DEPTH,
+              f"chart_depth is larger than any chart (at most {MAX_DEPTH:,})")
         _fail(df, source, "chart_depth", pl.col("_depthf") != pl.col("_depthf").round(0),
               "chart_depth is not an integer")
         _fail(df, source, "chart_depth", pl.col("_depthf") < pl.col("_rankf"),

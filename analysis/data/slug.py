@@ -18,6 +18,7 @@ from pathlib import Path
 from analysis.errors import InputError
 
 _SAFE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_HASHED = re.compile(r"-[0-9a-f]{8}$")  # what every changed name ends with: a name that does is changed too
 MAX_BASE = 48
 
 
@@ -26,14 +27,16 @@ class PathEscape(InputError):
 
 
 def slug(name: str) -> str:
-    """``name`` itself if it is already ``[a-z0-9][a-z0-9_-]*`` (at most 64 characters), else a
-    readable ``[a-z0-9_-]`` base plus ``-`` and 8 hex digits of SHA-256(name)."""
+    """``name`` itself if it is already ``[a-z0-9][a-z0-9_-]*`` (at most 64 characters) and does
+    not end like a changed name (``-`` and 8 hex digits), else a readable ``[a-z0-9_-]`` base (``n``
+    when nothing is left) plus ``-`` and 8 hex digits of SHA-256(name).  So a name never takes
+    another's slug: an app literally called ``signal-1a2b3c4d`` is changed too (issue 20)."""
     text = str(name)
-    if _SAFE.fullmatch(text):
+    if _SAFE.fullmatch(text) and not _HASHED.search(text):
         return text
     base = re.sub(r"[^a-z0-9_-]+", "_", text.lower()).strip("_-")[:MAX_BASE].rstrip("_-")
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{base}-{digest}" if base else digest
+    return f"{base or 'n'}-{digest}"
 
 
 def inside(root: str | Path, path: str | Path, what: str = "path") -> Path:

@@ -13,7 +13,8 @@ from analysis.figures.common import KIND_COLORS, WIDTH, title, utc_datetime, wit
 from analysis.figures.coverage import coverage_heatmap, trajectories_with_status, weekly_coverage
 from analysis.figures.its import ERROR_LABELS, forest, its_chart
 from analysis.figures.robustness import coverage_bars, cutoff_heatmap, placebo_strip, spec_curve
+from analysis.figures.scale import figure_apps
 
-__all__ = ["ERROR_LABELS", "KIND_COLORS", "WIDTH", "coverage_bars", "coverage_heatmap", "cutoff_heatmap", "forest", "its_chart",
+__all__ = ["ERROR_LABELS", "KIND_COLORS", "WIDTH", "coverage_bars", "coverage_heatmap", "cutoff_heatmap", "figure_apps", "forest", "its_chart",
            "placebo_strip", "spec_curve", "title", "trajectories_with_status", "utc_datetime", "weekly_coverage",
            "with_segments"]

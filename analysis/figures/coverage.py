@@ -7,6 +7,7 @@ import altair as alt
 import polars as pl
 
 from analysis.figures.common import WIDTH, event_rules, iso_dates, title, with_segments
+from analysis.figures.scale import MAX_LINES, MAX_ROWS, cap_panels, shown_note, top_units
 
 
 def weekly_coverage(panel: pl.DataFrame, store: str) -> pl.DataFrame:
@@ -43,6 +44,9 @@ def coverage_heatmap(panel: pl.DataFrame, store: str, depth: int, synthetic: boo
     weekly = weekly_coverage(panel, store).with_columns(pl.col("country").str.to_uppercase(),
                                                          pl.col("share").round(4))
     weekly = weekly.with_columns(pl.col("week", "week_end").dt.to_string("%Y-%m-%d"))
+    weekly, panels_note = cap_panels(weekly)
+    weekly, total = top_units(weekly, ["app_name"], MAX_ROWS, pl.col("share").mean())
+    cap = shown_note(min(total, MAX_ROWS), total, "apps", "the most charted")
     return (
         alt.Chart(weekly)
         .mark_rect(stroke="white", strokeWidth=0.5)
@@ -59,7 +63,8 @@ def coverage_heatmap(panel: pl.DataFrame, store: str, depth: int, synthetic: boo
         )
         .properties(width=260, height=150,
                     title=title(f"Chart coverage, {store} top free", synthetic,
-                                f"share of days per week with a rank in the top {depth}; grey = not charted that week"))
+                                [f"share of days per week with a rank in the top {depth}; grey = not charted that week",
+                                 cap, panels_note]))
     )
 
 
@@ -79,7 +84,9 @@ def trajectories_with_status(
     :func:`analysis.data.sources.reported.overlay_ranks`) adds the press-reported positions as black
     diamonds with their sources.
     """
-    c = completed.filter(pl.col("store") == store)
+    c, panels_note = cap_panels(completed.filter(pl.col("store") == store))
+    c, total = top_units(c, ["app_name"], MAX_LINES, -pl.col("rank").min())
+    cap = shown_note(min(total, MAX_LINES), total, "apps", "the best-ranked")
     depth = int(c["chart_depth"].max() or 1)
     start, end = c["date"].min(), c["date"].max()
     apps = sorted(c["app_name"].unique().to_list())
@@ -124,5 +131,6 @@ def trajectories_with_status(
         color="shared", stroke="shared").properties(
         title=title(f"Daily rank, {store}, with censoring and removals", synthetic,
                     [f"Ticks at the bottom: the app was in no position of the chart (rank > {depth}, right-censored).",
-                     "Red band: after removal from the store (excluded from fitting). Diamonds: ranks reported in the press."])
+                     "Red band: after removal from the store (excluded from fitting). Diamonds: ranks reported in the press.",
+                     cap, panels_note])
     )

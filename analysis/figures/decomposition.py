@@ -15,6 +15,7 @@ import altair as alt
 import polars as pl
 
 from analysis.figures.common import title
+from analysis.figures.scale import MAX_FACET_ROWS, cap_panels, shown_note, top_units
 
 WINDOW = "window average"
 COLORS = {WINDOW: "#000000", "deplatforming": "#d62728", "platform_action": "#ff7f0e", "confound": "#9467bd",
@@ -70,7 +71,10 @@ def decomposition_chart(answer: pl.DataFrame, events: pl.DataFrame, synthetic: b
                         ) -> alt.FacetChart:
     """The figure (module docstring) from the ``answer`` table and the event registry; ``scale``
     labels the x axis (e.g. log pageviews for a pageview study)."""
-    f = figure_frame(answer, events)
+    f, total = top_units(figure_frame(answer, events), ["app_name"], MAX_FACET_ROWS,
+                         pl.when(pl.col("term") == WINDOW).then(pl.col("estimate").abs()).max())
+    f, panels_note = cap_panels(f, "panel")
+    cap = shown_note(min(total, MAX_FACET_ROWS), total, "apps", "the largest |window average|")
     order = [WINDOW] + sorted(t for t in f["term"].unique().to_list() if t != WINDOW)
     xs, xt = alt.Scale(domain=x_domain(f), zero=False, nice=False), scale
     x = alt.X("estimate:Q", title=xt, scale=xs)
@@ -107,4 +111,4 @@ def decomposition_chart(answer: pl.DataFrame, events: pl.DataFrame, synthetic: b
          "hollow circles: an estimate that is itself a bound (the app reached #1)"
          + ("; black ticks: true values" if synthetic else "") + ".",
          f"Window average: mean over the window of the outcome ({scale.split(' (')[0].removeprefix('change in ')}) "
-         "minus the pre-period forecast."]))
+         "minus the pre-period forecast.", cap, panels_note]))

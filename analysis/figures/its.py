@@ -8,6 +8,7 @@ import altair as alt
 import polars as pl
 
 from analysis.figures.common import WIDTH, iso_dates, title, utc_datetime
+from analysis.figures.scale import cap_panels
 
 
 def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool, transform: str) -> alt.Chart:
@@ -16,6 +17,7 @@ def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool,
     p = iso_dates(path.select("date", "country", "post", *cols)).with_columns(
         pl.col("country").str.to_uppercase(), pl.col(cols).round(4)
     )
+    p, panels_note = cap_panels(p)
     ylab = "log(rank)" if transform == "log" else "rank"
     base = alt.Chart().encode(x=alt.X("date:T", scale=alt.Scale(type="utc"), title="date (UTC)"))
     rev = alt.Scale(reverse=True, zero=False)
@@ -41,7 +43,7 @@ def its_chart(path: pl.DataFrame, intervention: date, app: str, synthetic: bool,
                                 synthetic,
                                 ["Points: observed; solid: fitted segmented model; dashed + band: counterfactual "
                                  "(no intervention) with its confidence interval.",
-                                 f"Red rule: intervention date {intervention.isoformat()}."]))
+                                 f"Red rule: intervention date {intervention.isoformat()}.", panels_note]))
     )
 
 

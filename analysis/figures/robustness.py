@@ -9,6 +9,7 @@ import altair as alt
 import polars as pl
 
 from analysis.figures.common import WIDTH, series_label, title
+from analysis.figures.scale import MAX_ROWS, shown_note, top_units
 
 
 def spec_curve(curve: pl.DataFrame, synthetic: bool, label: str, fields: Sequence[str], alpha: float) -> alt.Chart:
@@ -43,9 +44,12 @@ def spec_curve(curve: pl.DataFrame, synthetic: bool, label: str, fields: Sequenc
 
 def placebo_strip(placebo: pl.DataFrame, actual: pl.DataFrame, synthetic: bool) -> alt.Chart:
     """Placebo-in-time distribution per series (grey ticks) against the real estimate (red)."""
-    p = series_label(placebo).select("series", pl.col("estimate").round(5),
-                                      pl.col("placebo_date").dt.to_string("%Y-%m-%d"))
     a = series_label(actual.filter(pl.col("term") == "level")).select("series", pl.col("estimate").round(5))
+    a, total = top_units(a, ["series"], MAX_ROWS, pl.col("estimate").abs().max())
+    p = series_label(placebo).select("series", pl.col("estimate").round(5),
+                                      pl.col("placebo_date").dt.to_string("%Y-%m-%d")).join(a.select("series"), on="series",
+                                                                                            how="semi")
+    cap = shown_note(a.height, total, "series", "the largest |real estimate|")
     y = alt.Y("series:N", title=None, sort=sorted(a["series"].to_list()))
     ticks = alt.Chart(p).mark_tick(color="#888", opacity=0.6, thickness=1).encode(
         x=alt.X("estimate:Q", title="level change in log(rank)"), y=y, tooltip=["series:N", "placebo_date:N", "estimate:Q"])
@@ -55,7 +59,7 @@ def placebo_strip(placebo: pl.DataFrame, actual: pl.DataFrame, synthetic: bool) 
     return alt.layer(zero, ticks, real).properties(width=WIDTH, height=alt.Step(11), title=title(
         "Placebo-in-time: fake interventions in the pre-period", synthetic,
         ["Grey ticks: level estimates at every admissible pre-period date (pre-period data only).",
-         "Red diamonds: the estimate at the real intervention date."]))
+         "Red diamonds: the estimate at the real intervention date.", cap]))
 
 
 def cutoff_heatmap(cutoffs: pl.DataFrame, synthetic: bool, max_delta: float = 20.0) -> alt.Chart:
@@ -67,6 +71,8 @@ def cutoff_heatmap(cutoffs: pl.DataFrame, synthetic: bool, max_delta: float = 20
         pl.col("events_on_date").fill_null("") if "events_on_date" in cutoffs.columns else pl.lit("").alias("events_on_date"),
         pl.col("estimate").round(4),
     )
+    c, total = top_units(c, ["series"], MAX_ROWS, pl.col("estimate").abs().max())
+    cap = shown_note(min(total, MAX_ROWS), total, "series", "the largest |estimate| over the cutoffs")
     base = alt.Chart(c).encode(x=alt.X("cutoff:O", title="candidate intervention date (UTC)"),
                                y=alt.Y("series:N", title=None))
     rect = base.mark_rect().encode(
@@ -77,7 +83,7 @@ def cutoff_heatmap(cutoffs: pl.DataFrame, synthetic: bool, max_delta: float = 20
     return alt.layer(rect, best).properties(width=WIDTH, height=alt.Step(11), title=title(
         "Alternative cutoffs: which date does the break fit best?", synthetic,
         ["Same window, intervention moved day by day; colour: Δ AIC from the best date of each series.",
-         "Red dots: dates within 2 AIC points of the best (the data cannot tell them apart)."]))
+         "Red dots: dates within 2 AIC points of the best (the data cannot tell them apart).", cap]))
 
 
 def coverage_bars(coverage: pl.DataFrame, synthetic: bool, alpha: float) -> alt.Chart:

@@ -81,3 +81,24 @@ def test_corrupt_parquet_is_reported(tmp_path):
 
 def test_validation_never_drops_rows(demo):
     assert validate_panel(demo.panel).height == demo.panel.height
+
+
+@pytest.mark.parametrize(("rank", "depth", "column", "phrase"), [
+    ("NaN", None, "rank", "rank is not a finite number"),
+    ("inf", None, "rank", "rank is not a finite number"),
+    ("1e300", None, "rank", "rank is larger than any chart (at most 1,000,000)"),
+    ("2", "1e21", "chart_depth", "chart_depth is larger than any chart (at most 1,000,000)"),
+    ("2", "inf", "chart_depth", "chart_depth is not a finite number"),
+])
+def test_non_finite_or_huge_ranks_and_depths_name_file_column_and_row(rank, depth, column, phrase, tmp_path):
+    """Issue 20: these used to pass validation and fail inside the notebooks (Int64 overflow)."""
+    head, *rows = GOOD.strip().splitlines()
+    rows[1] = rows[1].rsplit(",", 1)[0] + f",{rank}"
+    if depth is not None:
+        head += ",chart_depth"
+        rows = [r + f",{depth if i == 1 else 200}" for i, r in enumerate(rows)]
+    path = write(tmp_path, "\n".join([head, *rows]) + "\n")
+    with pytest.raises(DataError) as exc:
+        read_panel(path)
+    msg = str(exc.value)
+    assert phrase in msg and str(path) in msg and column in msg and "row 2" in msg, msg

@@ -66,6 +66,23 @@ def parse_rule(text: str) -> Rule:
     raise InputError(f"unknown selection rule {text!r}: use nearest:H, nearest:H1,H2,... (UTC hours 0-23) or all")
 
 
+# GitHub's rules: an owner is 1-39 letters, digits or single inner hyphens; a repository name is
+# 1-100 of letters, digits, ".", "_", "-", and neither "." nor "..".  The repo becomes part of
+# request URLs, so nothing else (no "/..", no "?", no "%2e") may pass.
+_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+_NAME = r"[A-Za-z0-9._-]{1,100}"
+REPO_RE = re.compile(rf"({_OWNER})/({_NAME})")
+
+
+def check_repo(repo: object) -> str:
+    """``repo`` if it is a GitHub ``owner/name``; InputError naming it otherwise."""
+    m = REPO_RE.fullmatch(repo) if isinstance(repo, str) else None
+    if m is None or m.group(2) in (".", ".."):
+        raise InputError(f"repo {repo!r} is not a GitHub owner/name (e.g. {ar.REPO}); it becomes part of request "
+                         "URLs, so it is checked strictly")
+    return repo
+
+
 @dataclass
 class Request:
     """What a lock asks for."""
@@ -81,6 +98,7 @@ class Request:
 
     def __post_init__(self) -> None:
         self.rule = str(parse_rule(self.rule))
+        check_repo(self.repo)
         if self.start > self.end:
             raise InputError(f"empty window: --start {self.start} is after --end {self.end}")
         for s in self.stores:

@@ -90,25 +90,31 @@ def request_url(base: str, project: str, article: str, start: date, end: date) -
             f"{start:%Y%m%d}00/{end:%Y%m%d}00")
 
 
-def parse_body(body: bytes, where: str, project: str, article: str) -> pl.DataFrame:
-    """date, views from one response body; truncated or malformed JSON is a clear RemoteError."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RemoteError(f"{where}: the response for {project} {article!r} is not complete JSON "
-                          f"({exc.msg} at byte {getattr(exc, 'pos', '?')} of {len(body)}): truncated? nothing was cached") from None
-    items = payload.get("items") if isinstance(payload, dict) else None
-    if not isinstance(items, list):
-        raise RemoteError(f"{where}: the response for {project} {article!r} has no 'items' list")
-    rows = []
-    for i, it in enumerate(items, start=1):
-        try:
-            ts, views = str(it["timestamp"]), int(it["views"])
-            day = datetime.strptime(ts[:8], "%Y%m%d").date()
-        except (KeyError, TypeError, ValueError):
-            raise RemoteError(f"{where}: item {i} for {project} {article!r} lacks a valid timestamp or views") from None
-        rows.append((day, views))
-    return pl.DataFrame(rows, schema={"date": pl.Date, "views": pl.Int64}, orient="row")
+def parse_body(body: bytes, where: str, project: str, article: str, start: date | None = None,
+               end: date | None = None) -> pl.DataFrame:
+    """date, views from one response body, every item checked against what was asked for
+    (:func:`analysis.data.sources.pageviews_body.parse_items`): a clear RemoteError, never a traceback."""
+    from analysis.data.sources.pageviews_body import parse_items
+
+    return parse_items(body, where, project, article, start, end)
+
+
+DEADLINE_S = 300.0  # one body, retries and waits included: a stalled or trickling server is cut off
+
+
+def wikimedia_http(max_wait: float = 3600.0) -> Http:
+    """The client for Wikimedia: its User-Agent, no GitHub token, an overall deadline per body
+    (:data:`DEADLINE_S`), and no redirect to another article's path."""
+    return Http(token=None, max_wait=max_wait, user_agent=wikimedia_user_agent(), deadline=DEADLINE_S,
+                same_path_redirects=True)
+
+
+def cache_file(root: Path, e: Entry) -> Path:
+    """The entry's cache file, resolved: a symlink that leads out of the cache is refused
+    (:func:`analysis.data.slug.inside`), so no read or write lands outside it."""
+    from analysis.data.slug import inside
+
+    return inside(root, e.file, f"Wikimedia cache file of {e.project} {e.article!r}")
 
 
 @dataclass
@@ -239,7 +245,7 @@ def fetch_views(projects: list[str], articles: list[str], start: date, end: date
     differs from the lock; InputError (exit 2) for unknown titles or a lock of another request.
     """
     base = wikimedia_api()
-    http = http or Http(user_agent=wikimedia_user_agent())
+    http = http or wikimedia_http()
     if start > end:
         raise InputError(f"empty window: --start {start} is after --end {end}")
     if lock_path.exists():  # the lock's titles, never re-resolved: a rerun asks for the same articles
@@ -254,7 +260,7 @@ def fetch_views(projects: list[str], articles: list[str], start: date, end: date
     frames, recorded = [], 0
     try:
         for i, e in enumerate(lock.entries, start=1):
-            path = root / e.file
+            path = cache_file(root, e)
             if path.is_file():
                 data, how = path.read_bytes(), "cache"
                 if e.sha256 is not None and _sha(data) != e.sha256:
@@ -269,7 +275,7 @@ def fetch_views(projects: list[str], articles: list[str], start: date, end: date
                 how = "downloaded"
                 if e.sha256 is not None and _sha(data) != e.sha256:
                     raise changed_body(e, path, _sha(data), lock_path)
-            df = parse_body(data, str(path) if how == "cache" else url, e.project, e.article)
+            df = parse_body(data, str(path) if how == "cache" else url, e.project, e.article, start, end)
             if how == "downloaded":
                 write_atomic(path, data)
             if e.sha256 is None:
@@ -305,14 +311,15 @@ def load_locked_views(lock_path: Path, cache: Path | None = None) -> pl.DataFram
             f"\"{','.join((lock.request or {}).get('articles') or sorted({e.article for e in lock.entries}))}\" --start {lock.start} --end {lock.end} --lock {lock_path}")
     frames = []
     for e in lock.entries:
-        path = cache_dir(cache) / e.file
+        path = cache_file(cache_dir(cache), e)
         if e.sha256 is None or not path.is_file():
             raise InputError(f"{e.project} {e.article!r} pinned in {lock_path} is not in the cache ({path}): "
                              f"run '{hint}' (network, or a loopback mirror with EXODUS_WIKIMEDIA_API)")
         data = path.read_bytes()
         if _sha(data) != e.sha256:
             raise changed_body(e, path, _sha(data), lock_path)
-        frames.append(_tag(parse_body(data, str(path), e.project, e.article), e, lock.start, lock.end))
+        frames.append(_tag(parse_body(data, str(path), e.project, e.article, lock.start, lock.end), e, lock.start,
+                           lock.end))
     return pl.concat(frames).sort("app_name", "country", "date")
 
 

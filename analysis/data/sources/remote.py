@@ -10,6 +10,8 @@ Standard library only (urllib).  What it takes care of:
   with :class:`RateLimited` saying when the limit resets (callers save progress first).
 - Server errors and dropped connections are retried a few times with backoff; a body shorter
   than its ``Content-Length`` (a truncated download) is never returned.
+- An optional overall deadline per download (``deadline``), and an optional refusal of
+  redirects to another path (``same_path_redirects``), used for Wikimedia.
 """
 
 from __future__ import annotations
@@ -59,9 +61,26 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class _SamePathRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the same path (another scheme or host); a redirect to another
+    path (another article, another file) is refused, so its body is never taken for the asked one."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's hook)
+        if urllib.parse.urlsplit(newurl).path != urllib.parse.urlsplit(req.full_url).path:
+            raise RemoteError(f"refused: {req.full_url} redirects (HTTP {code}) to another resource, {newurl}; "
+                              "its body is not the one asked for and was not used")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 @dataclass
 class Http:
-    """A small HTTP client with the retry and rate-limit rules above (clock injectable)."""
+    """A small HTTP client with the retry and rate-limit rules above (clock injectable).
+
+    ``deadline`` (seconds, None: none) bounds one :meth:`get` as a whole: connecting, every
+    retry and wait, and reading the body (a server that trickles bytes is cut off).
+    ``same_path_redirects`` refuses a redirect to another path (:class:`_SamePathRedirects`).
+    ``token_hint`` is what the rate-limit message suggests (GitHub's token; None for other hosts).
+    """
 
     token: str | None = field(default_factory=github_token)
     max_wait: float = 3600.0
@@ -72,24 +91,59 @@ class Http:
     log: Callable[[str], None] = _stderr
     api: str = field(default_factory=api_base)
     user_agent: str = USER_AGENT
+    deadline: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    same_path_redirects: bool = False
 
-    def get(self, url: str) -> tuple[bytes, dict[str, str]]:
-        """GET ``url``; returns (body, headers with lower-case names)."""
+    def _headers(self, url: str) -> dict[str, str]:
         headers = {"User-Agent": self.user_agent}
         if url.startswith(self.api):
             headers["Accept"] = "application/vnd.github+json"
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def _left(self, url: str, t0: float, need: float = 0.0) -> float:
+        """Seconds left of the deadline (inf without one); RemoteError when ``need`` does not fit."""
+        if self.deadline is None:
+            return float("inf")
+        left = self.deadline - (self.clock() - t0)
+        if left <= need:
+            raise RemoteError(f"gave up on {url}: the overall deadline of {self.deadline:.0f} s for one download "
+                              "(retries, waits and reading included) was reached; nothing was written")
+        return left
+
+    def _once(self, url: str, headers: dict[str, str], t0: float) -> tuple[bytes, dict[str, str]]:
+        opener = urllib.request.build_opener(*([_SamePathRedirects()] if self.same_path_redirects else []))
+        timeout = min(self.timeout, self._left(url, t0))
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=timeout) as r:
+            hdrs = {k.lower(): v for k, v in r.headers.items()}
+            chunks = []
+            while block := r.read1(1 << 16):  # what has arrived (a trickle cannot hold read() forever)
+                chunks.append(block)
+                self._left(url, t0)
+            body = b"".join(chunks)
+        expected = hdrs.get("content-length")
+        if expected is not None and expected.isdigit() and int(expected) != len(body):
+            raise http.client.IncompleteRead(body, int(expected) - len(body))
+        return body, hdrs
+
+    def _rate_limited(self, url: str, code: int, wait: float) -> RateLimited:
+        when = datetime.fromtimestamp(self.now() + wait, UTC).strftime("%H:%M:%S UTC")
+        github = url.startswith(self.api)
+        return RateLimited(
+            f"{'GitHub API' if github else urllib.parse.urlsplit(url).netloc} rate limit reached (HTTP {code}); it "
+            f"resets at {when} (in {wait:.0f} s). Rerun the same command then to resume"
+            + (", or set GITHUB_TOKEN for 5,000 calls an hour" if github and not self.token else ""),
+            self.now() + wait)
+
+    def get(self, url: str) -> tuple[bytes, dict[str, str]]:
+        """GET ``url``; returns (body, headers with lower-case names)."""
+        headers, t0 = self._headers(url), self.clock()
         attempt, waits = 0, 0
         while True:
             try:
-                with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=self.timeout) as r:
-                    hdrs = {k.lower(): v for k, v in r.headers.items()}
-                    body = r.read()
-                expected = hdrs.get("content-length")
-                if expected is not None and expected.isdigit() and int(expected) != len(body):
-                    raise http.client.IncompleteRead(body, int(expected) - len(body))
-                return body, hdrs
+                return self._once(url, headers, t0)
             except urllib.error.HTTPError as exc:
                 hdrs = {k.lower(): v for k, v in (exc.headers or {}).items()}
                 try:
@@ -99,16 +153,9 @@ class Http:
                 wait = self._rate_limit_wait(exc.code, hdrs)
                 if wait is not None:
                     waits += 1
-                    reset = self.now() + wait
-                    when = datetime.fromtimestamp(reset, UTC).strftime("%H:%M:%S UTC")
-                    if wait > self.max_wait or waits > 5:
-                        raise RateLimited(
-                            f"{'GitHub API' if url.startswith(self.api) else urllib.parse.urlsplit(url).netloc} "
-                            f"rate limit reached (HTTP {exc.code}); it resets at {when} "
-                            f"(in {wait:.0f} s). Rerun the same command then to resume"
-                            + ("" if self.token else ", or set GITHUB_TOKEN for 5,000 calls an hour"),
-                            reset,
-                        ) from None
+                    if wait > self.max_wait or waits > 5 or wait >= self._left(url, t0):
+                        raise self._rate_limited(url, exc.code, wait) from None
+                    when = datetime.fromtimestamp(self.now() + wait, UTC).strftime("%H:%M:%S UTC")
                     self.log(f"HTTP {exc.code} rate limit; waiting {wait:.0f} s until {when} (Ctrl-C stops; progress is saved)")
                     self.sleep(wait)
                     continue
@@ -116,6 +163,7 @@ class Http:
                     attempt += 1
                     after = hdrs.get("retry-after", "")
                     wait = min(float(after), self.max_wait) if after.isdigit() else 2.0**attempt
+                    self._left(url, t0, wait)
                     self.log(f"HTTP {exc.code} from the server; retry {attempt} of {self.retries} in {wait:.0f} s")
                     self.sleep(wait)
                     continue
@@ -125,12 +173,15 @@ class Http:
             except (http.client.IncompleteRead, ConnectionError, TimeoutError) as exc:
                 if attempt < self.retries:
                     attempt += 1
+                    self._left(url, t0, 2.0**attempt)
                     self.sleep(2.0**attempt)
                     continue
                 what = ("truncated download: the connection closed before the whole file arrived"
                         if isinstance(exc, http.client.IncompleteRead) else f"connection failed: {exc}")
                 raise RemoteError(f"{what} ({url}, {self.retries + 1} attempts); nothing was written") from None
             except urllib.error.URLError as exc:
+                if isinstance(exc.reason, TimeoutError) and self.deadline is not None:
+                    self._left(url, t0)
                 raise RemoteError(
                     f"cannot reach {url}: {exc.reason}. Offline? Set EXODUS_DATA_MIRROR=<dir> to read "
                     "the same files from a local copy"

@@ -119,7 +119,7 @@ def fit_contrast(panel: pl.DataFrame, design: EventDesign, treated: str, control
         t = (g["date"] - design.start).dt.total_days().to_numpy().astype(float)
         pt = parallel_trends(g["rank"].to_numpy(), t, first, g["date"].dt.weekday().to_numpy(), seasonality, errors)
         rows.append(dict(zip([*keys, col], key, strict=True)) | {f"pt_{k}": v for k, v in pt.as_dict().items()})
-    pt_df = pl.DataFrame(rows)
+    pt_df = pl.DataFrame(rows).with_columns(pl.col("pt_parallel").cast(pl.Boolean))  # all-null: untestable everywhere
     diag = fit.diagnostics.join(pt_df, on=[*keys, col], how="left").with_columns(
         pl.when(pl.col("pt_parallel").is_null())
         .then(pl.concat_str([pl.col("warnings"), pl.when(pl.col("warnings") != "").then(pl.lit("; ")).otherwise(pl.lit("")),

@@ -70,26 +70,38 @@ def setup() -> str:
 
 @cache
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one offline JavaScript module (from vl-convert).
+    """Vega, Vega-Lite and vega-embed as one offline JavaScript module (from vl-convert), with
+    the SHA-256 pinned in :mod:`analysis.report.page.vega_pin`.
 
     Building it takes vl-convert over a second, and it depends only on the vl-convert version
     and :data:`VL_VERSION`, so it is kept under the cache directory (``EXODUS_CACHE_DIR``) keyed
-    by both and by the SHA-256 of the loader snippet; an unwritable cache only costs the time."""
+    by both and by the SHA-256 of the loader snippet; an unwritable cache only costs the time.
+    A cached copy whose SHA-256 is not the pinned one is refused (never inlined, said on stderr)
+    and replaced by a fresh build; a fresh build that does not match its pin raises
+    :class:`analysis.report.page.vega_pin.BundleMismatch`."""
     import hashlib
     import os
+    import sys
     import uuid
 
     import vl_convert as vlc
 
     from analysis.config import cache_dir
+    from analysis.report.page.vega_pin import check_built, pinned_sha, sha256_text
 
+    want = pinned_sha(vlc.__version__, VL_VERSION)
     key = hashlib.sha256(f"{vlc.__version__}|{VL_VERSION}|{_SNIPPET}".encode()).hexdigest()[:16]
     path = cache_dir() / "vega" / f"bundle-{key}.js"
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    bundle = vlc.javascript_bundle(_SNIPPET, vl_version=VL_VERSION)
+        cached = None if path.is_symlink() else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        cached = None
+    if cached is not None and sha256_text(cached) == want:
+        return cached
+    if cached is not None:
+        print(f"exodus: refused the cached Vega bundle {path}: SHA-256 {sha256_text(cached)} is not the pinned "
+              f"{want}; rebuilt from vl-convert", file=sys.stderr)
+    bundle = check_built(vlc.javascript_bundle(_SNIPPET, vl_version=VL_VERSION), want, vlc.__version__)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")

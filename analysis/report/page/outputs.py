@@ -87,11 +87,16 @@ class Outputs:
     def __init__(self, output_dir: str | None, notebook: str) -> None:
         self.root = Path(output_dir) if output_dir else None
         self.notebook = notebook
+        self._names: dict[Path, str] = {}  # path -> the name that took it (two names never share a file)
 
     def path(self, kind: str, name: str, suffix: str = "") -> Path:
         """``<output_dir>/<kind>/<notebook>-<slug(name)><suffix>``, confined to ``output_dir``."""
         assert self.root is not None
-        return inside(self.root, Path(kind) / f"{slug(self.notebook)}-{slug(name)}{suffix}", f"{kind[:-1]} name")
+        path = inside(self.root, Path(kind) / f"{slug(self.notebook)}-{slug(name)}{suffix}", f"{kind[:-1]} name")
+        if self._names.setdefault(path, name) != name:
+            raise ValueError(f"{kind[:-1]} names {self._names[path]!r} and {name!r} map to the same file {path.name}; "
+                             "refused rather than overwrite one with the other")
+        return path
 
     def figure(self, name: str, chart: alt.TopLevelMixin, description: str) -> None:
         """Display ``chart`` with its description and save it as ``figures/<notebook>-<name>``."""

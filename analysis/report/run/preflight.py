@@ -26,6 +26,7 @@ from analysis.data.studies.base import StudyData
 from analysis.data.studies.registry import load_study
 from analysis.errors import InputError, ParameterError
 from analysis.params import PATH_PARAMS, StudyParams, resolve
+from analysis.report.run import preflight_checks as checks
 
 
 @dataclass(frozen=True)
@@ -139,13 +140,18 @@ def preflight(study: str, overrides: dict[str, str], cwd: Path | None = None) ->
     from analysis.data.studies.registry import study_defaults
 
     params = resolve({**overrides, "study": study}, study_defaults(study))
+    checks.check_lists(params)
+    checks.check_robustness(params)
+    checks.check_sizes(params)
     params = resolve_paths(params, Path(cwd) if cwd is not None else Path.cwd())
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
                       events_file=params.events_file, default_depth=params.default_depth)
     load_side_files(params, data)
     check_groups(params, data)
     check_window(params, data)
+    checks.check_post_window(params, data.panel["date"].max())
     select_series(data.panel, params.apps, params.countries, params.store, params.chart)
+    params, event_notes = checks.check_events(params, data, set(overrides))
     params, notes = adapt_data_defaults(params, data, set(overrides))
-    return Preflight(params, data, tuple(notes))
+    return Preflight(params, data, tuple(notes + event_notes))
 

@@ -8,7 +8,8 @@ one-line errors when the reports directory cannot be written.
   :func:`analysis.report.run.verify.verify_version` has recomputed its files; a tampered one is
   never "identical" (the run then writes a fresh version beside it and says so).
 - :func:`write_manifest` writes strict JSON (non-finite numbers as null, listed under
-  ``json_notes``) through a temporary file and a rename: never a 0-byte manifest.
+  ``json_notes``), sealed field by field (:mod:`analysis.report.run.seal`), through a temporary
+  file and a rename: never a 0-byte manifest.
 - :func:`storage_error` turns an ``OSError`` (read-only file system, full disk, permissions)
   into a one-line :class:`analysis.errors.StorageError` (exit 1).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from analysis.errors import StorageError
 from analysis.figures.safejson import strict
+from analysis.report.run.seal import SEAL_KEY, seal
 from analysis.report.run.verify import verify_version
 
 _REASONS = {
@@ -34,6 +36,7 @@ _REASONS = {
     errno.EDQUOT: "disk quota exceeded",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
+    errno.EFBIG: "file too large for the file-size limit (ulimit -f)",
 }
 
 
@@ -102,6 +105,8 @@ def write_manifest(directory: Path, manifest: dict) -> Path:
     clean, notes = strict(manifest)
     if notes:
         clean["json_notes"] = notes
+    clean.pop(SEAL_KEY, None)
+    clean[SEAL_KEY] = seal(clean)  # every field a reader sees, checked by exodus verify
     target = directory / "manifest.json"
     tmp = directory / f".manifest-{uuid.uuid4().hex}.tmp"
     try:

@@ -21,7 +21,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,10 +42,11 @@ from analysis.report.answer.section import (
     load_answer_section,
 )
 from analysis.report.page import html as pages
-from analysis.report.run import publish
+from analysis.report.run import builds, publish
 from analysis.report.run.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
 from analysis.report.run.execute import plan_and_execute as _execute
 from analysis.report.run.preflight import Preflight, preflight
+from analysis.report.run.seal import version_hash  # noqa: F401  (re-exported: run.version_hash)
 
 # Tables a study adds to its run beyond the notebooks', from the plan's study fit.
 STUDY_TABLES = {"wiki-dp": cross_country.write_tables}
@@ -143,11 +143,6 @@ def environment() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
 
 
-def version_hash(values: dict, inputs: dict[str, str], fingerprint: str) -> str:
-    blob = json.dumps({"parameters": values, "inputs": inputs, "code": fingerprint}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
 def normalise_notebook(path: Path, build: Path) -> None:
     """Strip what makes reruns differ: timings, random cell ids, kernel-specific metadata, and
     the temporary build directory (replaced by ``.``, the version directory itself)."""
@@ -214,6 +209,7 @@ def run(
         study_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise publish.storage_error(exc, root) from None
+    builds.refuse_links(root, study_dir)  # a symlinked reports/<study> (or failed/) would write elsewhere
     with publish.version_lock(study_dir, vhash):  # identical concurrent runs: the second waits
         with contextlib.suppress(OSError):
             remove_stale_builds(study_dir)
@@ -225,8 +221,9 @@ def run(
                               f"its files verified against its manifest){warn}")
         build = study_dir / f".build-{uuid.uuid4().hex}"
         try:
-            outcome = _build(build, study_dir, checked, values, inputs, fingerprint, vhash, version, now,
-                             cell_timeout)
+            with builds.owned(build):  # held while building: a killed run's lock is released by the kernel
+                outcome = _build(build, study_dir, checked, values, inputs, fingerprint, vhash, version, now,
+                                 cell_timeout)
         except OSError as exc:
             shutil.rmtree(build, ignore_errors=True)
             if publish.cannot_write(exc):
@@ -372,6 +369,11 @@ def _index_row(root: Path, directory: Path, m: dict | None, integrity: str) -> d
                 "created_utc": None, "commit": "", "status": "broken", "integrity": integrity, "headline": "",
                 "parameters": {}, "inputs": {}, "estimates": {}}
     git = m.get("git") if isinstance(m.get("git"), dict) else {}
+    if integrity != "verified":  # a manifest that fails verification shows nothing it claims
+        return {"version": directory.name, "href": href, "study": directory.relative_to(root).parts[0],
+                "created_utc": None, "commit": "", "status": "unverified", "integrity": integrity,
+                "headline": "(withheld: this version fails exodus verify)", "parameters": {}, "inputs": {},
+                "estimates": {}}
     return {
         "version": m.get("version") or directory.name,
         "href": href,
@@ -417,11 +419,14 @@ def check_inputs_only(study: str, overrides: dict[str, str]) -> dict:
 
 
 def remove_stale_builds(study_dir: Path, older_than_s: float = 24 * 3600) -> list[Path]:
-    """Delete ``.build-*`` directories left by killed runs (older than a day)."""
+    """Delete ``.build-*`` directories left by killed runs: those whose owner's lock is free
+    (:func:`analysis.report.run.builds.stale`); a build without an owner lock (an older runner) only
+    when older than a day."""
     removed = []
     for d in study_dir.glob(".build-*"):
-        if time.time() - d.stat().st_mtime > older_than_s:
+        if builds.stale(d, older_than_s):
             shutil.rmtree(d, ignore_errors=True)
+            builds.lock_path(d).unlink(missing_ok=True)
             removed.append(d)
     return removed
 

@@ -4,19 +4,25 @@ A version's ``manifest.json`` records the SHA-256 of every other file in the ver
 directory (``outputs``).  :func:`verify_version` recomputes them and reports, per file, what
 differs: a changed file, a missing one, or a file the manifest does not list (something written
 into the version after it was published).  A manifest that cannot be parsed makes the version
-``broken``.  The manifest itself is not covered by a hash (it would have to contain its own);
-it is the reference, so tampering that rewrites the manifest consistently is not detectable
-here.
+``broken``.  The manifest's own fields are covered by its seal (:mod:`analysis.report.run.seal`):
+a changed, added or removed field is reported by name, and so is a ``version_hash`` that is not
+the hash of the manifest's parameters, inputs and code.  Tampering that rewrites a field and its
+seal consistently is not detectable here (no secret key).  Every HTML page must be able to
+draw its charts: one inlined Vega bundle with the pinned SHA-256 and a parseable Vega-Lite spec
+per chart (:func:`analysis.report.page.vega_pin.page_problems`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.errors import InputError
+from analysis.report.page.vega_pin import page_problems
+from analysis.report.run.seal import seal_problems
 
 VERIFIED, TAMPERED, BROKEN = "verified", "tampered", "broken"
 
@@ -65,6 +71,46 @@ def read_manifest(directory: Path) -> dict:
     return m
 
 
+def _tree(directory: Path) -> tuple[list[str], list[str]]:
+    """(regular files, symbolic links) under ``directory``, relative, never following a link."""
+    files, links = [], []
+    for here, dirs, names in os.walk(directory, followlinks=False):
+        for name in dirs + names:
+            p = Path(here) / name
+            rel = p.relative_to(directory).as_posix()
+            if p.is_symlink():
+                links.append(rel)
+            elif name in names:
+                files.append(rel)
+    return sorted(files), sorted(links)
+
+
+def _file_problems(directory: Path, listed: dict[str, str]) -> list[str]:
+    """Changed, missing and unlisted files, symbolic links (a version holds regular files only:
+    a link can point anywhere, so its target proves nothing), and pages whose charts cannot draw."""
+    files, links = _tree(directory)
+    problems = [f"{rel}: a symbolic link (to {os.readlink(directory / rel)!r}); a version holds regular files only"
+                for rel in links]
+    if directory.is_symlink():
+        problems.append(f"the version directory is a symbolic link (to {os.readlink(directory)!r})")
+    for rel, want in sorted(listed.items()):
+        f = directory / rel
+        if rel in links:
+            continue
+        if not f.is_file():
+            problems.append(f"{rel}: missing (manifest sha256 {want[:16]}...)")
+        elif (got := _sha256(f)) != want:
+            problems.append(f"{rel}: sha256 {got[:16]}... differs from the manifest's {want[:16]}...")
+    problems += [f"{rel}: not in the manifest (written after publication?)" for rel in files
+                 if rel != "manifest.json" and rel not in listed]
+    for rel in (r for r in files if r.endswith(".html")):
+        try:
+            problems += page_problems((directory / rel).read_text(encoding="utf-8"), rel)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{rel}: unreadable page ({exc})")
+    return problems
+
+
 def verify_version(directory: Path) -> VersionCheck:
     """Recompute the SHA-256 of every file the manifest lists (see module docstring)."""
     directory = Path(directory)
@@ -73,23 +119,14 @@ def verify_version(directory: Path) -> VersionCheck:
     except ValueError as exc:
         return VersionCheck(directory, directory.name, BROKEN, 0, [str(exc)])
     listed: dict[str, str] = {}
-    problems = []
+    problems = seal_problems(m)
     for item in m["outputs"]:
         rel = str(item.get("path", "")) if isinstance(item, dict) else ""
         if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
             problems.append(f"manifest lists an invalid path {rel!r}")
             continue
         listed[rel] = str(item.get("sha256"))
-    for rel, want in sorted(listed.items()):
-        f = directory / rel
-        if not f.is_file():
-            problems.append(f"{rel}: missing (manifest sha256 {want[:16]}...)")
-        elif (got := _sha256(f)) != want:
-            problems.append(f"{rel}: sha256 {got[:16]}... differs from the manifest's {want[:16]}...")
-    for f in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
-        rel = f.relative_to(directory).as_posix()
-        if rel != "manifest.json" and rel not in listed:
-            problems.append(f"{rel}: not in the manifest (written after publication?)")
+    problems += _file_problems(directory, listed)
     version = str(m.get("version") or directory.name)
     return VersionCheck(directory, version, TAMPERED if problems else VERIFIED, len(listed), problems)
 
@@ -119,20 +156,37 @@ def resolve_versions(root: Path, names: list[str]) -> list[Path]:
     return out
 
 
+def is_failed_run(directory: Path) -> bool:
+    """A failed run's directory (kept under ``<study>/failed/``): never counted as verified."""
+    return directory.parent.name == "failed"
+
+
 def verify_command(root: Path, names: list[str], stream) -> int:
     """Print one summary line per version and one line per differing file; exit 1 if any
-    version is tampered or broken, else 0."""
+    version is tampered or broken, else 0.  Failed runs (``<study>/failed/``) are checked the
+    same way but reported and counted apart: an intact failed run is not a verified version."""
     dirs = resolve_versions(root, names)
     if not dirs:
         print(f"no versions under {root}", file=stream)
         return 0
-    bad = 0
+    bad, published, failed, failed_intact = 0, 0, 0, 0
     for d in dirs:
         check = verify_version(d)
-        print(check.summary(), file=stream)
+        run_failed = is_failed_run(d)
+        line = check.summary()
+        if run_failed:
+            failed += 1
+            failed_intact += check.ok
+            line = (f"FAILED RUN {check.version}: {check.n_files} files match the manifest (not a verified version)"
+                    if check.ok else f"FAILED RUN, {line}")
+        else:
+            published += 1
+        print(line, file=stream)
         if not check.ok:
             bad += 1
-            for line in check.problems[: 50] if check.status == TAMPERED else []:
-                print(f"  {line}", file=stream)
-    print(f"{len(dirs) - bad} of {len(dirs)} versions verified", file=stream)
+            for problem in check.problems[: 50] if check.status == TAMPERED else []:
+                print(f"  {problem}", file=stream)
+    ok = published - (bad - (failed - failed_intact))
+    tail = f"; {failed} failed run(s) reported apart ({failed_intact} intact)" if failed else ""
+    print(f"{ok} of {published} versions verified{tail}", file=stream)
     return 1 if bad else 0
