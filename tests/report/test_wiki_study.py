@@ -170,6 +170,12 @@ def test_run_wiki_top100_offline_writes_a_real_report_whose_answer_covers_the_fo
                          infer_schema_length=None)
     signal = bounds.filter(pl.col("app_name") == "Signal", pl.col("group") == "all_events").row(0, named=True)
     assert signal["kind"] == "bound" and signal["multiple_low"] == pytest.approx(199246 / 48663, rel=1e-8)
+    # the pageview bounds are the study's headline (issue 16): the attribution table is them
+    head = attribution.filter(pl.col("app_name") == "Signal", pl.col("group") == "all_events").row(0, named=True)
+    assert head["kind"] == "bound" and head["multiple_low"] == pytest.approx(199246 / 48663, rel=1e-8)
+    assert "\u2265 \u00d74.1" in tail[2] and "95% interval" not in tail[0]  # Signal's row; no interval claimed
+    whatsapp = next(line for line in tail if line.startswith("WhatsApp"))
+    assert "no change not excluded" in whatsapp  # 42,227 views < December's highest #100 views
 
 
 def test_answer_lines_print_estimates_bounds_and_reasons():

@@ -66,13 +66,27 @@ def attribution_table(contrasts: pl.DataFrame, outcome: str = "rank",
     return df.with_columns(pl.Series("sentence", sentences, dtype=pl.String)).select(COLUMNS)
 
 
+def legend(table: pl.DataFrame) -> str:
+    """How to read the table's cells: "95% interval" only when it holds estimates; bounds from the
+    data (the top-100 study's) have no sampling distribution and are never called intervals."""
+    parts = ["multiple, above 1 = more use"]
+    if (table["kind"] == "estimate").any():
+        parts.append("95% interval")
+    if (table["kind"] == "bound").any():
+        parts.append("\u2265 a bound")
+    return "(" + "; ".join(parts) + ")"
+
+
 def cell(row: dict) -> str:
     """'×3.0 (2.1–4.4)', '≥ ×3.0' (a bound), '≤ ×0.5' or '—' (not identified) for one table row."""
     m, lo, hi = row.get("multiple"), row.get("multiple_low"), row.get("multiple_high")
-    if row.get("kind") == "not_identified" or m is None:
+    if row.get("kind") == "bound" and (lo is not None or hi is not None):
+        if lo is None:
+            return f"{LE} {TIMES}{fmt(hi)}"
+        # a lower bound below x1 cannot exclude "no change": say so instead of implying a rise
+        return f"{GE} {TIMES}{fmt(lo)}" + (": no change not excluded" if lo < 1 else "")
+    if row.get("kind") != "estimate" or m is None:
         return DASH
-    if row.get("kind") == "bound":
-        return f"{GE} {TIMES}{fmt(lo)}" if lo is not None else f"{LE} {TIMES}{fmt(hi)}"
     return f"{TIMES}{fmt(m)} ({fmt(lo)}{EN}{fmt(hi)})"
 
 
@@ -258,23 +272,28 @@ def print_headline(version_dir, file) -> None:
         apps = json.loads((Path(version_dir) / "manifest.json").read_text())["parameters"].get("apps")
     except (OSError, ValueError, KeyError):
         apps = None
-    print("Headline: the change each group of events caused (multiple, above 1 = more use; 95% interval)",
-          file=file)
+    print(f"Headline: the change each group of events caused {legend(table)}", file=file)
     print(render_text(table, apps), file=file)
 
 
 def publish_headline(out, contrasts: pl.DataFrame | None, *, outcome: str = "rank",
                      exponent: tuple[float, float] = (0.8, 1.1), level: float = 0.95,
                      apps: Sequence[str] | None = None, synthetic: bool = False,
-                     paths: pl.DataFrame | None = None, terms: pl.DataFrame | None = None) -> pl.DataFrame | None:
+                     paths: pl.DataFrame | None = None, terms: pl.DataFrame | None = None,
+                     table: pl.DataFrame | None = None) -> pl.DataFrame | None:
     """Notebook call: write the ``attribution`` table and the forest figure, show the headline;
     with ``paths`` and ``terms`` (:class:`analysis.models.events.estimates.StudyFit`), one figure of the
-    answer's own model per seed app (``model-<app>``)."""
+    answer's own model per seed app (``model-<app>``).  ``table``: a headline already in the table's
+    columns that replaces the model's contrasts (the top-100 study's pageview bounds,
+    :func:`analysis.models.events.pageview_bounds.publish_pageview_bounds`)."""
     from IPython.display import HTML, display
 
-    if contrasts is None or contrasts.height == 0:
+    if table is not None:
+        table = table.select(COLUMNS)
+    elif contrasts is None or contrasts.height == 0:
         return None
-    table = attribution_table(contrasts, outcome, exponent, level)
+    else:
+        table = attribution_table(contrasts, outcome, exponent, level)
     out.table("attribution", table, "Attribution: per series and group of events, the contribution over the "
               "answer's window (fitted minus the counterfactual with the group's terms off), with its interval")
     display(HTML(render_html(table, outcome, apps)))
@@ -325,7 +344,7 @@ def section_html(table: pl.DataFrame, outcome: str, forest_html: str = "", detai
             "each group of events with its 95% interval, countries as colours; triangles are bounds.</p>"
             if forest_html else "")
     caption = ("Headline: how much each group of events moved each app over "
-               f"{_window(window_days)} (multiple, above 1 = more use; 95% interval)")
+               f"{_window(window_days)} {legend(table)}")
     return (f"<style>{CSS}</style><section id='answer'><h2>The answer</h2><p class='abstract'>{html.escape(text)}</p>"
             + render_html(table, outcome, apps, caption) + forest_html + desc + prose
             + "<details class='exodus-details'><summary>Details: per-event terms, merges, reasons and the answer "
@@ -353,4 +372,4 @@ def index_html(version_dir) -> str:
                     n_apps=keys["app_name"].n_unique(), n_countries=keys["country"].n_unique(),
                     window=_window(window_days))
     return (f"<style>{CSS}</style><p class='abstract'>{html.escape(text)}</p>"
-            + render_html(table, outcome, apps, "Headline (multiple, above 1 = more use; 95% interval)"))
+            + render_html(table, outcome, apps, f"Headline {legend(table)}"))

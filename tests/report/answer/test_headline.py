@@ -93,3 +93,16 @@ def test_abstract_falls_back_to_the_all_events_bound_when_no_group_is_separated(
                                                              pl.col("group") != "deplatforming")
     a = H.abstract(t, outcome="attention", synthetic=False, n_apps=1, n_countries=1, window="the 14 days")
     assert "could not be separated" in a and "at least 30-fold" in a and "SYNTHETIC" not in a
+
+
+def test_a_bound_cell_gives_its_lower_multiple_and_says_when_no_change_is_not_excluded():
+    from analysis.report.answer.headline import cell, legend
+
+    assert cell({"kind": "bound", "multiple": None, "multiple_low": 4.094, "multiple_high": None}) == "\u2265 \u00d74.1"
+    assert cell({"kind": "bound", "multiple": None, "multiple_low": 0.8677, "multiple_high": None}) == (
+        "\u2265 \u00d70.87: no change not excluded")
+    assert cell({"kind": "not_identified", "multiple": None, "multiple_low": None, "multiple_high": None}) == "\u2014"
+    assert cell({"kind": "estimate", "multiple": 3.0, "multiple_low": 2.1, "multiple_high": 4.4}) == "\u00d73.0 (2.1\u20134.4)"
+    bounds_only = pl.DataFrame({"kind": ["bound", "not_identified"]})
+    assert "95% interval" not in legend(bounds_only) and "bound" in legend(bounds_only)
+    assert "95% interval" in legend(pl.DataFrame({"kind": ["estimate", "bound"]}))
