@@ -33,6 +33,11 @@ ROBUSTNESS = ("04_robustness",)
 EVENT_STUDY = ("02_its", "03_summary")
 EVENT_KINDS = ("confound", "deplatforming", "platform_action", "other")
 INTERNAL = frozenset({"output_dir"})  # set by the runner, not by users
+RENAMED = {  # old name -> (new name, why): refused with the reason, never silently mapped
+    "intervention_date": ("comparison_cutoff", "it never moved the answer: the answer's per-event design is dated "
+                          "by the event registry; move events with -p event_shift=X04:+1, add one with "
+                          "-p add_event=Y01:2021-01-14:deplatforming, drop one with -p exclude_events=X09"),
+}
 PATH_PARAMS = ("panel_file", "events_file", "reported_ranks_file", "bigtech_events_file")
 DEFAULT_PLACEBO_APPS = ["Facebook Messenger", "Discord", "Twitter"]
 DEFAULT_APPS = ["Signal", "Telegram", "WhatsApp", "Parler", "MeWe", "Rumble", "Discord", "Twitter"]
@@ -52,7 +57,7 @@ class StudyParams:
 
     study: str = _p("demo", 'which data: "demo" (synthetic, offline), "jan2021" (real archive; needs exodus data fetch) or "custom" (panel_file)')
     seed: int = _p(20210108, "seed of the synthetic demo generator (0 .. 2**32-1)")
-    intervention_date: str = _p("2021-01-08", "first post-intervention day (UTC), YYYY-MM-DD")
+    comparison_cutoff: str = _p("2021-01-08", "cutoff (first post day, UTC, YYYY-MM-DD) of the single-cutoff comparison model, its robustness checks and the confounder list; the answer is dated by the event registry (see event_shift, add_event, exclude_events)")
     pre_days: int = _p(60, "days before the intervention in the model window")
     post_days: int = _p(30, "days from the intervention on (inclusive)")
     apps: list[str] = _p(DEFAULT_APPS, "app names")
@@ -76,6 +81,8 @@ class StudyParams:
     window_days: int = _p(14, "days of the window-average effect, from the first event's first affected snapshot", EVENT_STUDY)
     event_kinds: list[str] = _p(list(EVENT_KINDS), "registry event kinds that enter the per-event design (confound, deplatforming, platform_action, other)", EVENT_STUDY)
     exclude_events: list[str] = _p([], "registry event ids left out of the per-event design (e.g. X11)", EVENT_STUDY)
+    event_shift: list[str] = _p([], "move registry events as EVENT_ID:DAYS, e.g. X04:+1 (one day later) or X04:-1")
+    add_event: list[str] = _p([], "add events to the registry as EVENT_ID:YYYY-MM-DD[THH:MM UTC]:KIND[:APP], e.g. Y01:2021-01-14:deplatforming")
     event_shapes: list[str] = _p(["X03:decay:14"], "impact shape per event as EVENT_ID:IMPACT, IMPACT one of step, step+slope, decay:HALF_LIFE (others: step); the Musk tweet is a decaying spike", EVENT_STUDY)
     contrast_treated: str = _p("us", "treated country of the contrast design (treated minus the mean of the controls)", EVENT_STUDY)
     contrast_controls: list[str] = _p(["gb", "de", "fr"], "control countries of the contrast design (judged by pre-period parallel trends)", EVENT_STUDY)
@@ -89,7 +96,7 @@ class StudyParams:
 
     @property
     def intervention(self) -> date:
-        return date.fromisoformat(self.intervention_date)
+        return date.fromisoformat(self.comparison_cutoff)
 
     def as_dict(self) -> dict:
         """Plain values (lists, not tuples), as injected into the notebooks."""
@@ -98,9 +105,12 @@ class StudyParams:
     def check(self) -> None:
         """Validate what needs no data; raises :class:`ParameterError` naming the parameter."""
         try:
-            date.fromisoformat(self.intervention_date)
+            date.fromisoformat(self.comparison_cutoff)
         except ValueError:
-            raise ParameterError(f"intervention_date must be YYYY-MM-DD, got {self.intervention_date!r}") from None
+            raise ParameterError(f"comparison_cutoff must be YYYY-MM-DD, got {self.comparison_cutoff!r}") from None
+        from analysis.data.event_overrides import check_overrides
+
+        check_overrides(self.event_shift, self.add_event)
         if not 0 <= self.seed < 2**32:
             raise ParameterError(f"seed must be an integer from 0 to 2**32-1 (a numpy seed), got {self.seed}")
         for name in ("pre_days", "post_days"):
@@ -220,6 +230,9 @@ def resolve(overrides: dict[str, str], study_defaults: dict | None = None) -> St
         if name in table and name not in INTERNAL:
             values[name] = value
     for name, text in overrides.items():
+        if name in RENAMED:
+            new, why = RENAMED[name]
+            raise ParameterError(f"parameter {name!r} is now {new!r} ({why}); see docs/student-parameters.md")
         if name not in table or name in INTERNAL:
             raise ParameterError(f"unknown parameter {name!r}. Valid parameters: {describe(table)}")
         values[name] = convert(text, table[name].type, name)

@@ -47,7 +47,7 @@ def test_notebook_order_matches_the_definition():
 
 
 def test_every_field_has_help_type_and_notebooks(specs):
-    needed = {"study", "intervention_date", "pre_days", "post_days", "apps", "countries", "store", "chart", "alpha", "seed"}
+    needed = {"study", "comparison_cutoff", "pre_days", "post_days", "apps", "countries", "store", "chart", "alpha", "seed"}
     assert needed <= set(specs)
     for s in specs.values():
         assert s.help, f"{s.name} has no help text"
@@ -107,7 +107,7 @@ def test_internal_parameters_cannot_be_set():
         ({"downloads_exponent": "1"}, "two numbers"),
         ({"alpha": "0.9"}, "alpha must be in"),
         ({"post_days": "3"}, "post_days must be at least 7"),
-        ({"intervention_date": "8 Jan"}, "YYYY-MM-DD"),
+        ({"comparison_cutoff": "8 Jan"}, "YYYY-MM-DD"),
         ({"coverage_replicates": "0"}, "coverage_replicates"),
         ({"default_depth": "0"}, "default_depth"),
     ],
@@ -141,7 +141,7 @@ def test_sync_rewrites_a_stale_cell(tmp_path):
 @pytest.mark.parametrize(
     ("override", "phrase"),
     [
-        ({"intervention_date": "2022-01-01"}, "outside the data"),
+        ({"comparison_cutoff": "2022-01-01"}, "outside the data"),
         ({"pre_days": "200"}, "reaches before the data"),
         ({"apps": "Signl"}, "not in the data"),
         ({"countries": "[]"}, "no countries selected"),

@@ -50,7 +50,8 @@ def setup(notebook: str, namespace: Mapping[str, object]) -> NotebookContext:
     params.check()
     display.setup()
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
-                      events_file=params.events_file, default_depth=params.default_depth)
+                      events_file=params.events_file, default_depth=params.default_depth,
+                      event_shift=params.event_shift, add_event=params.add_event)
     series = select_series(data.panel, params.apps, params.countries, params.store, params.chart)
     out = Outputs(params.output_dir, notebook)
     banner(data.synthetic, data.title)

@@ -44,7 +44,7 @@ def hostile_run(names: list[str], tmp: Path, root: Path):
     panel = hostile_panel(tmp / "panel.parquet", names)
     return runner.run("custom", {
         "panel_file": str(panel), "apps": json.dumps([*names, ANCHOR]), "countries": "us",
-        "intervention_date": WHEN.isoformat(), "pre_days": "60", "post_days": "30",
+        "comparison_cutoff": WHEN.isoformat(), "pre_days": "60", "post_days": "30",
         "placebo_apps": json.dumps([ANCHOR]), "focus_app": names[0],
         "focus_country": "us", "coverage_replicates": "100",
     }, root=root)

@@ -73,7 +73,7 @@ def test_manifest_records_provenance(first_run):
     assert set(m["git"]) == {"commit", "dirty"}
     assert m["environment"]["python"].startswith("3.11")
     assert {"polars", "altair", "statsmodels", "papermill"} <= set(m["environment"]["packages"])
-    assert m["parameters"]["intervention_date"] == "2021-01-08"
+    assert m["parameters"]["comparison_cutoff"] == "2021-01-08"
     names = {i["name"] for i in m["inputs"]}
     assert {"demo_panel.csv", "events_jan2021.csv"} <= names
     for i in m["inputs"]:
@@ -204,7 +204,7 @@ def test_cli_bad_parameter_exits_2_before_running(reports, monkeypatch, capsys):
 def test_cli_params_lists_types_defaults_and_help(capsys):
     assert cli.main(["params"]) == 0
     out = capsys.readouterr().out
-    assert "intervention_date" in out and "list[str]" in out and "first post-intervention day" in out
+    assert "comparison_cutoff" in out and "list[str]" in out and "single-cutoff comparison model" in out
 
 
 @pytest.mark.slow
