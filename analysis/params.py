@@ -213,6 +213,30 @@ def convert(text: str, type_: str, name: str) -> object:
         ) from None
 
 
+def from_namespace(namespace: dict) -> StudyParams:
+    """A :class:`StudyParams` from a notebook's variables (the ``parameters`` cell's defaults
+    overridden by papermill's injected values).
+
+    ``papermill -p NAME VALUE`` passes a value it cannot read as a number or boolean as a
+    string, so ``-p countries '["us","in"]'`` (or ``us,in``) arrives as text: a string given for
+    a non-string parameter is converted as ``exodus run -p`` converts it (:func:`convert`: a
+    JSON list or a comma list), never split into characters.  Values of the right type (``-y``
+    YAML, ``exodus run``) pass unchanged.
+    """
+    table = specs()
+    values = {}
+    for name, value in namespace.items():
+        if name not in table:
+            continue
+        type_ = table[name].type
+        if isinstance(value, str) and type_ != "str":
+            value = convert(value, type_, name)
+        elif type_ == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        values[name] = value
+    return StudyParams(**values)
+
+
 def describe(table: dict[str, ParamSpec] | None = None) -> str:
     table = specs() if table is None else table
     return "; ".join(f"{s.name} ({s.type})" for s in table.values() if s.name not in INTERNAL)

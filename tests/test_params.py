@@ -193,3 +193,18 @@ def test_papermill_parses_every_parameter_of_every_notebook():
         found = {p.name for p in PythonTranslator.inspect(cell)}
         wanted = set(params.notebook_values(params.StudyParams(), nb.stem, "x"))
         assert wanted <= found, (nb.name, wanted - found)
+
+
+def test_notebook_values_given_as_text_by_papermill_are_converted_like_exodus_run_p():
+    """`papermill -p countries '["us","in"]'` passes text: a list parameter must become the list,
+    never a string split into characters; typed values (papermill -y, exodus run) pass unchanged."""
+    from analysis.params import from_namespace
+
+    p = from_namespace({"countries": '["us","in"]', "apps": "Signal, Telegram", "censored": "true",
+                        "alpha": 0.1, "downloads_exponent": "[0.7, 1]", "pre_days": 40, "store": "ios",
+                        "contrast_controls": ["gb"], "cutoff_shifts": "-1,0,1", "other_variable": "x"})
+    assert p.countries == ["us", "in"] and p.apps == ["Signal", "Telegram"] and p.censored is True
+    assert p.downloads_exponent == [0.7, 1.0] and p.cutoff_shifts == [-1, 0, 1] and p.contrast_controls == ["gb"]
+    assert from_namespace({"alpha": 1}).alpha == 1.0 and isinstance(from_namespace({"alpha": 1}).alpha, float)
+    with pytest.raises(ParameterError, match="'pre_days' expects int"):
+        from_namespace({"pre_days": "sixty"})

@@ -80,7 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def register_kernel() -> Path:
+    """Register the notebooks' ``exodus`` kernel (this interpreter) with the environment, once.
+
+    The notebooks name the kernel ``exodus``; without its kernelspec under
+    ``<sys.prefix>/share/jupyter/kernels/`` a direct ``papermill`` (or Jupyter) run fails with
+    ``NoSuchKernel``.  ``make env`` registers it too; this covers an environment made by hand
+    (``uv sync``).  A read-only environment is left alone (the runner uses its own kernel)."""
+    import contextlib
+
+    target = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "exodus" / "kernel.json"
+    if not target.exists():
+        with contextlib.suppress(OSError):
+            from analysis.report.run import ensure_kernel
+
+            ensure_kernel()
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
+    register_kernel()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

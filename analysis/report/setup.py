@@ -8,8 +8,7 @@ loaded exactly as the pre-flight loaded it.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -39,15 +38,18 @@ def model_spec(params: StudyParams, chart_depth: int) -> ITSSpec:
 
 
 def setup(notebook: str, namespace: Mapping[str, object]) -> NotebookContext:
-    """Typed parameters from ``namespace``, the study's data, the model, the selected series and
+    """Typed parameters from ``namespace`` (written back into it: ``-p countries '["us","in"]'``
+    given to papermill becomes a list there too), the study's data, the model, the selected series and
     the output writer of ``notebook``; shows the display set-up and the data banner."""
     from analysis.data.transform import select_series
+    from analysis.params import from_namespace
     from analysis.report import display
     from analysis.report.outputs import banner
 
-    names = {f.name for f in dataclasses.fields(StudyParams)}
-    params = StudyParams(**{k: v for k, v in namespace.items() if k in names})
+    params = from_namespace(dict(namespace))
     params.check()
+    if isinstance(namespace, MutableMapping):  # the notebook's own variables get the typed values too
+        namespace.update({k: v for k, v in params.as_dict().items() if k in namespace})
     display.setup()
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
                       events_file=params.events_file, default_depth=params.default_depth,

@@ -69,11 +69,11 @@ def test_intervention_date_is_refused_with_its_new_name_and_the_way_to_move_even
 @pytest.fixture(scope="module")
 def answers():
     """The answer table (Telegram, Signal; us, in) of the default registry and of each edit."""
+    import dataclasses
+
     from analysis.data.studies import load_study
     from analysis.models.study import fit_study
     from analysis.report.answer import answer_table
-
-    import dataclasses
 
     loaded = load_study("demo", event_shift=["X10:+3"])  # generated once; the other edits reuse its world
     demo = dataclasses.replace(loaded, events=load_events())
