@@ -40,7 +40,6 @@ from analysis.report.answer_section import (
     AnswerSection,
     headline_from_answer,
     headline_text,
-    latest_answer,
     load_answer_section,
 )
 from analysis.report.execute import _locate_failure, _progress, share_study_fit  # noqa: F401  (re-exported for tests)
@@ -384,8 +383,9 @@ def write_index(root: Path) -> Path:
         versions.sort(key=lambda r: r["created_utc"] or "", reverse=True)
         tmp = root / f".index-{uuid.uuid4().hex}.html"
         try:
-            answer = latest_answer(root, [(d, m) for d, m, mark in found if m and mark == "verified"])
-            tmp.write_text(pages.index_page(versions, answer), encoding="utf-8")
+            from analysis.report.landing import landing_page
+
+            tmp.write_text(landing_page(root, versions, found), encoding="utf-8")
             os.replace(tmp, root / "index.html")
         finally:
             tmp.unlink(missing_ok=True)
