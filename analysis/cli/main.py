@@ -88,9 +88,16 @@ def register_kernel() -> Path:
     ``NoSuchKernel``.  ``make env`` registers it too; this covers an environment made by hand
     (``uv sync``).  A read-only environment is left alone (the runner uses its own kernel)."""
     import contextlib
+    import json
+
+    from analysis.report.kernel_launch import MODULE
 
     target = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "exodus" / "kernel.json"
-    if not target.exists():
+    try:
+        argv = json.loads(target.read_text())["argv"]
+    except (OSError, ValueError, KeyError, TypeError):
+        argv = []
+    if argv[:1] != [sys.executable] or MODULE not in argv:  # missing or stale (another interpreter)
         with contextlib.suppress(OSError):
             from analysis.report.run import ensure_kernel
 

@@ -49,7 +49,7 @@ def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list
     out[1].write_text(vlc.vegalite_to_svg(static, vl_version=VL_VERSION), encoding="utf-8")
     if png:
         out.append(stem.with_name(stem.name + ".png"))
-        out[2].write_bytes(vlc.vegalite_to_png(static, vl_version=VL_VERSION, scale=2))
+        out[2].write_bytes(vlc.vegalite_to_png(static, vl_version=VL_VERSION, scale=1))  # native size, <= 1,280 px
     return out
 
 

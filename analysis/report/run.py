@@ -31,11 +31,10 @@ import nbformat
 
 from analysis import params as params_mod
 from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
-from analysis.data.slug import inside
 from analysis.data.studies import sha256
 from analysis.errors import InputError
 from analysis.report import html as pages
-from analysis.report import publish
+from analysis.report import publish, storage
 from analysis.report.answer_section import (
     AnswerSection,
     headline_from_answer,
@@ -81,12 +80,13 @@ def notebooks() -> list[Path]:
 
 def ensure_kernel(name: str = KERNEL_NAME, env: dict[str, str] | None = None) -> str:
     """Install (idempotently) a kernelspec that runs *this* interpreter, so runs never pick up
-    another environment's ``python3`` kernel.  ``env`` goes into the kernelspec (jupyter_client
+    another environment's ``python3`` kernel (started by :mod:`analysis.report.kernel_launch`:
+    ipykernel without the shutdown interrupt's error line).  ``env`` goes into the kernelspec (jupyter_client
     merges it over the parent's environment when it starts the kernel): the kernel gets its
     environment without the runner changing its own ``os.environ``."""
     kdir = Path(sys.prefix) / "share" / "jupyter" / "kernels" / name
     spec = {
-        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "analysis.report.kernel_launch", "-f", "{connection_file}",
                  "--IPKernelApp.log_level=ERROR"],
         "display_name": "Python (exodus)" if env is None else "Python (exodus report run)",
         "language": "python",
@@ -250,8 +250,8 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     data = checked.data
     build.mkdir()
     (build / "inputs").mkdir()
-    for name, blob in data.inputs.items():
-        inside(build / "inputs", name, "input file name").write_bytes(blob)
+    for name, blob in data.inputs.items():  # hard links to reports/<study>/.inputs/<sha256>: stored once
+        storage.write_input(build / "inputs", name, blob, study_dir / storage.STORE)
     why = share_study_fit(data, checked.params, build)
     if why:
         _progress(f"note: the study fit is left to the notebooks ({why})")
@@ -286,6 +286,7 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
     manifest["headline"] = headline_from_answer(section.answer, values.get("apps"), section.outcome) if section is not None else []
+    storage.compress_notebooks(build / "notebooks")  # the page shows them; kept as .ipynb.gz
     manifest["outputs"] = [
         {"path": p.relative_to(build).as_posix(), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"

@@ -12,6 +12,7 @@ import pytest
 
 from analysis import cli
 from analysis.report import run as runner
+from analysis.report.storage import read_notebook
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_run_leaves_the_callers_environment_alone_and_gives_the_kernel_its_own(e
                        / "kernel.json").read_text())
     assert spec["env"] == dict(sorted(runner.RUN_ENV.items()))
     # the kernel saw it: with EXODUS_RUN=1 charts are rendered by the offline renderer (display.setup)
-    nb = nbformat.read(outcome.path / "notebooks" / "02_its.ipynb", as_version=4)
+    nb = read_notebook(outcome.path / "notebooks" / "02_its.ipynb")  # stored as .ipynb.gz
     html_outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                     if "text/html" in o.get("data", {})]
     assert any("exodus-chart" in o["data"]["text/html"] for o in html_outputs)
@@ -55,7 +56,7 @@ def test_run_writes_a_complete_version(first_run, reports):
     for name in ("index.html", "manifest.json"):
         assert (v / name).is_file(), name
     for nb in runner.NOTEBOOK_ORDER:
-        assert (v / "notebooks" / nb).is_file()
+        assert (v / "notebooks" / f"{nb}.gz").is_file() and not (v / "notebooks" / nb).exists()
     figures = sorted((v / "figures").glob("*.vl.json"))
     assert len(figures) >= 5
     for f in figures:
@@ -85,7 +86,7 @@ def test_manifest_records_provenance(first_run):
 @pytest.mark.slow
 def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
     for nb_name in runner.NOTEBOOK_ORDER:
-        nb = nbformat.read(first_run.path / "notebooks" / nb_name, as_version=4)
+        nb = read_notebook(first_run.path / "notebooks" / nb_name)
         assert "start_time" not in json.dumps(nb.metadata)
         for cell in nb.cells:
             assert cell.id.startswith("cell-")
@@ -120,7 +121,7 @@ def test_rerun_reproduces_tables_and_figure_specs_byte_for_byte(first_run, repor
     again = runner.run("demo", {}, root=reports, force=True)
     try:
         assert again.status == "complete" and again.path != first_run.path
-        for kind, pattern in (("tables", "*.csv"), ("figures", "*.vl.json"), ("figures", "*.svg"), ("notebooks", "*.ipynb")):
+        for kind, pattern in (("tables", "*.csv"), ("figures", "*.vl.json"), ("figures", "*.svg"), ("notebooks", "*.ipynb.gz")):
             old = sorted((first_run.path / kind).glob(pattern))
             assert old
             for f in old:
