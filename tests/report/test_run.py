@@ -229,3 +229,22 @@ def test_two_runs_at_once_do_not_clobber_each_other(tmp_path):
     index = (tmp_path / "index.html").read_text()
     assert all(v.name in index for v in versions)
     assert not list((tmp_path / "demo").glob(".build-*"))
+
+
+@pytest.mark.slow
+def test_every_figure_fits_in_1280_px_and_the_version_shares_its_inputs(first_run, reports):
+    """Issue 21, item 8: every figure (SVG and PNG) at most 1,280 px wide; inputs hard-linked
+    to the study's content-addressed store; notebooks stored compressed."""
+    import struct
+
+    from analysis.figures.decomposition import MAX_WIDTH
+
+    v = first_run.path
+    for svg in (v / "figures").glob("*.svg"):
+        width = float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg.read_text()).group(1))
+        assert width <= MAX_WIDTH, svg.name
+    for png in (v / "figures").glob("*.png"):
+        assert struct.unpack(">I", png.read_bytes()[16:20])[0] <= MAX_WIDTH, png.name  # IHDR width
+    for f in (v / "inputs").iterdir():
+        blob = reports / "demo" / ".inputs" / runner.sha256(f.read_bytes())
+        assert blob.stat().st_ino == f.stat().st_ino, f.name
