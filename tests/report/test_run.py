@@ -248,3 +248,25 @@ def test_every_figure_fits_in_1280_px_and_the_version_shares_its_inputs(first_ru
     for f in (v / "inputs").iterdir():
         blob = reports / "demo" / ".inputs" / runner.sha256(f.read_bytes())
         assert blob.stat().st_ino == f.stat().st_ino, f.name
+
+
+@pytest.mark.slow
+def test_a_registry_edit_given_to_exodus_run_moves_the_published_answer(reports):
+    """`-p event_shift=X10:+3` reaches every notebook: the answer table's X10 term moves, the
+    window-average estimate does not (it compares with the pre-period forecast), and the
+    parameter is recorded as changed."""
+    import polars as pl
+
+    from analysis.report.answer import read_answer
+
+    sel = {"apps": "Telegram", "countries": "us,in"}
+    runs = [runner.run("demo", {**sel, **extra}, root=reports) for extra in ({}, {"event_shift": "X10:+3"})]
+    assert [r.status for r in runs] == ["complete", "complete"], [r.message for r in runs]
+    base, moved = (read_answer(next((r.path / "tables").glob("*-answer.csv"))) for r in runs)
+    key = (pl.col("app_name") == "Telegram") & (pl.col("country") == "us")
+    x10 = [a.filter(key, pl.col("event_id") == "X10")["estimate"].item() for a in (base, moved)]
+    assert abs(x10[0] - x10[1]) > 1e-3
+    wa = [a.filter(key, pl.col("estimand") == "window_average")["estimate"].item() for a in (base, moved)]
+    assert wa[0] == pytest.approx(wa[1], abs=1e-9)
+    m = json.loads((runs[1].path / "manifest.json").read_text())
+    assert m["parameters"]["event_shift"] == ["X10:+3"]
