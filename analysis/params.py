@@ -55,7 +55,7 @@ def _p(default: object, help_text: str, notebooks: tuple[str, ...] = NOTEBOOKS) 
 class StudyParams:
     """Every parameter of a study run (see the module docstring)."""
 
-    study: str = _p("demo", 'which data: "demo" (SYNTHETIC, offline), "jan2021" (real archive; needs exodus data fetch), "custom" (panel_file), "wiki-top100" (real, shipped, offline) or "wiki-views" (real, lock-pinned); give it with --study')
+    study: str = _p("demo", 'which data: "demo" (synthetic, offline), "jan2021" (real archive; needs exodus data fetch), "custom" (panel_file), "wiki-top100" (real, shipped, offline) or "wiki-views" (real, lock-pinned); give it with --study')
     seed: int = _p(20210108, "seed of the synthetic demo generator (0 .. 2**32-1)")
     comparison_cutoff: str = _p("2021-01-08", "cutoff (first post day, UTC, YYYY-MM-DD) of the single-cutoff comparison model, its robustness checks and the confounder list; the answer is dated by the event registry (see event_shift, add_event, exclude_events)")
     pre_days: int = _p(60, "days of the model window before the first event of the per-event design (and before comparison_cutoff in the comparison model)")
