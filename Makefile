@@ -16,6 +16,7 @@ uv:
 # cached, and every report kernel would recompile each imported module from source (seconds each).
 $(BIN)/exodus: pyproject.toml uv.lock | uv
 	$(UV) sync --frozen --extra dev --python 3.11 --compile-bytecode
+	$(BIN)/python -c "from analysis.report.run.kernel import ensure_kernel; ensure_kernel()"  # the notebooks' kernel, for papermill/Jupyter
 	@touch $@
 
 env: $(BIN)/exodus
@@ -23,6 +24,7 @@ env: $(BIN)/exodus
 report: env  ## create the environment and run the main job on the embedded default (synthetic demo)
 	@$(BIN)/python -m compileall -q analysis >/dev/null 2>&1 || true
 	$(BIN)/exodus run --study $(STUDY)
+	@echo "The command line is $(BIN)/exodus (or: source $(BIN)/activate, then exodus ...)"
 
 test: env  ## every test: unit, end-to-end notebook runs, headless browser and simulation studies (what CI runs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -32,7 +34,7 @@ test-quick: env  ## development loop: everything except the tests marked slow (e
 
 lab: env  ## JupyterLab on the notebooks with the project's kernel (adds the lab extra)
 	$(UV) sync --frozen --extra dev --extra lab --python 3.11 --compile-bytecode
-	$(BIN)/python -c "from analysis.report.run.runner import ensure_kernel; ensure_kernel()"
+	$(BIN)/python -c "from analysis.report.run.kernel import ensure_kernel; ensure_kernel()"
 	$(BIN)/jupyter lab notebooks/
 
 lint: env

@@ -34,6 +34,11 @@ ROBUSTNESS = ("04_robustness",)
 EVENT_STUDY = ("02_its", "03_summary")
 EVENT_KINDS = ("confound", "deplatforming", "platform_action", "other")
 INTERNAL = frozenset({"output_dir"})  # set by the runner, not by users
+RENAMED = {  # old name -> (new name, why): refused with the reason, never silently mapped
+    "intervention_date": ("comparison_cutoff", "it never moved the answer: the answer's per-event design is dated "
+                          "by the event registry; move events with -p event_shift=X04:+1, add one with "
+                          "-p add_event=Y01:2021-01-14:deplatforming, drop one with -p exclude_events=X09"),
+}
 PATH_PARAMS = ("panel_file", "events_file", "reported_ranks_file", "bigtech_events_file")
 DEFAULT_PLACEBO_APPS = ["Facebook Messenger", "Discord", "Twitter"]
 DEFAULT_APPS = ["Signal", "Telegram", "WhatsApp", "Parler", "MeWe", "Rumble", "Discord", "Twitter"]
@@ -51,11 +56,11 @@ def _p(default: object, help_text: str, notebooks: tuple[str, ...] = NOTEBOOKS) 
 class StudyParams:
     """Every parameter of a study run (see the module docstring)."""
 
-    study: str = _p("demo", 'which data: "demo" (synthetic, offline), "jan2021" (real archive; needs exodus data fetch) or "custom" (panel_file)')
+    study: str = _p("demo", 'which data: "demo" (synthetic, offline), "jan2021" (real archive; needs exodus data fetch), "custom" (panel_file), "wiki-top100" (real, shipped, offline) or "wiki-views" (real, lock-pinned); give it with --study')
     seed: int = _p(20210108, "seed of the synthetic demo generator (0 .. 2**32-1)")
-    intervention_date: str = _p("2021-01-08", "first post-intervention day (UTC), YYYY-MM-DD")
-    pre_days: int = _p(60, "days before the intervention in the model window")
-    post_days: int = _p(30, "days from the intervention on (inclusive)")
+    comparison_cutoff: str = _p("2021-01-08", "cutoff (first post day, UTC, YYYY-MM-DD) of the single-cutoff comparison model, its robustness checks and the confounder list; the answer is dated by the event registry (see event_shift, add_event, exclude_events)")
+    pre_days: int = _p(60, "days of the model window before the first event of the per-event design (and before comparison_cutoff in the comparison model)")
+    post_days: int = _p(30, "days of the model window from the first event on, inclusive (from comparison_cutoff in the comparison model)")
     apps: list[str] = _p(DEFAULT_APPS, "app names")
     countries: list[str] = _p(["us", "gb", "de", "fr", "in", "br"], "ISO 3166-1 alpha-2 codes, lower case")
     store: str = _p("ios", '"ios" or "google_play"')
@@ -77,6 +82,8 @@ class StudyParams:
     window_days: int = _p(14, "days of the window-average effect, from the first event's first affected snapshot", EVENT_STUDY)
     event_kinds: list[str] = _p(list(EVENT_KINDS), "registry event kinds that enter the per-event design (confound, deplatforming, platform_action, other)", EVENT_STUDY)
     exclude_events: list[str] = _p([], "registry event ids left out of the per-event design (e.g. X11)", EVENT_STUDY)
+    event_shift: list[str] = _p([], "move registry events as EVENT_ID:DAYS, e.g. X04:+1 (one day later) or X04:-1")
+    add_event: list[str] = _p([], "add events to the registry as EVENT_ID:YYYY-MM-DD[THH:MM UTC]:KIND[:APP], e.g. Y01:2021-01-14:deplatforming")
     event_shapes: list[str] = _p(["X03:decay:14"], "impact shape per event as EVENT_ID:IMPACT, IMPACT one of step, step+slope, decay:HALF_LIFE (others: step); the Musk tweet is a decaying spike", EVENT_STUDY)
     groups: list[str] = _p([], "attribution groups per event as EVENT_ID:GROUP, GROUP one of deplatforming, privacy_shock, other (e.g. X03:other); empty: by registry kind (deplatforming, platform_action -> deplatforming; confound -> privacy_shock; other -> other)", EVENT_STUDY)
     contrast_treated: str = _p("us", "treated country of the contrast design (treated minus the mean of the controls)", EVENT_STUDY)
@@ -91,7 +98,7 @@ class StudyParams:
 
     @property
     def intervention(self) -> date:
-        return date.fromisoformat(self.intervention_date)
+        return date.fromisoformat(self.comparison_cutoff)
 
     def as_dict(self) -> dict:
         """Plain values (lists, not tuples), as injected into the notebooks."""
@@ -100,9 +107,12 @@ class StudyParams:
     def check(self) -> None:
         """Validate what needs no data; raises :class:`ParameterError` naming the parameter."""
         try:
-            date.fromisoformat(self.intervention_date)
+            date.fromisoformat(self.comparison_cutoff)
         except ValueError:
-            raise ParameterError(f"intervention_date must be YYYY-MM-DD, got {self.intervention_date!r}") from None
+            raise ParameterError(f"comparison_cutoff must be YYYY-MM-DD, got {self.comparison_cutoff!r}") from None
+        from analysis.data.event_overrides import check_overrides
+
+        check_overrides(self.event_shift, self.add_event)
         if not 0 <= self.seed < 2**32:
             raise ParameterError(f"seed must be an integer from 0 to 2**32-1 (a numpy seed), got {self.seed}")
         for name in ("pre_days", "post_days"):
@@ -209,6 +219,30 @@ def convert(text: str, type_: str, name: str) -> object:
         ) from None
 
 
+def from_namespace(namespace: dict) -> StudyParams:
+    """A :class:`StudyParams` from a notebook's variables (the ``parameters`` cell's defaults
+    overridden by papermill's injected values).
+
+    ``papermill -p NAME VALUE`` passes a value it cannot read as a number or boolean as a
+    string, so ``-p countries '["us","in"]'`` (or ``us,in``) arrives as text: a string given for
+    a non-string parameter is converted as ``exodus run -p`` converts it (:func:`convert`: a
+    JSON list or a comma list), never split into characters.  Values of the right type (``-y``
+    YAML, ``exodus run``) pass unchanged.
+    """
+    table = specs()
+    values = {}
+    for name, value in namespace.items():
+        if name not in table:
+            continue
+        type_ = table[name].type
+        if isinstance(value, str) and type_ != "str":
+            value = convert(value, type_, name)
+        elif type_ == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        values[name] = value
+    return StudyParams(**values)
+
+
 def describe(table: dict[str, ParamSpec] | None = None) -> str:
     table = specs() if table is None else table
     return "; ".join(f"{s.name} ({s.type})" for s in table.values() if s.name not in INTERNAL)
@@ -226,6 +260,9 @@ def resolve(overrides: dict[str, str], study_defaults: dict | None = None) -> St
         if name in table and name not in INTERNAL:
             values[name] = value
     for name, text in overrides.items():
+        if name in RENAMED:
+            new, why = RENAMED[name]
+            raise ParameterError(f"parameter {name!r} is now {new!r} ({why}); see docs/student-parameters.md")
         if name not in table or name in INTERNAL:
             raise ParameterError(f"unknown parameter {name!r}. Valid parameters: {describe(table)}")
         values[name] = convert(text, table[name].type, name)

@@ -39,8 +39,8 @@ from scipy.signal import lfilter  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analysis.models.checks import robustness  # noqa: E402
 from analysis.models.engine import estimate as engine  # noqa: E402
-from analysis.models.checks import robustness
 from analysis.models.engine.batched import newey_west_lags  # noqa: E402
 from analysis.models.engine.design import Impact, Seasonality, build_design  # noqa: E402
 

@@ -66,7 +66,7 @@ def main() -> int:
     ap.add_argument("--study", default="demo")
     args = ap.parse_args()
 
-    from analysis.report.run.runner import notebooks, run_kernel
+    from analysis.report.run.kernel import notebooks, run_kernel
 
     kernel = run_kernel()
     n = len(notebooks())

@@ -47,7 +47,7 @@ def test_notebook_order_matches_the_definition():
 
 
 def test_every_field_has_help_type_and_notebooks(specs):
-    needed = {"study", "intervention_date", "pre_days", "post_days", "apps", "countries", "store", "chart", "alpha", "seed"}
+    needed = {"study", "comparison_cutoff", "pre_days", "post_days", "apps", "countries", "store", "chart", "alpha", "seed"}
     assert needed <= set(specs)
     for s in specs.values():
         assert s.help, f"{s.name} has no help text"
@@ -107,7 +107,7 @@ def test_internal_parameters_cannot_be_set():
         ({"downloads_exponent": "1"}, "two numbers"),
         ({"alpha": "0.9"}, "alpha must be in"),
         ({"post_days": "3"}, "post_days must be at least 7"),
-        ({"intervention_date": "8 Jan"}, "YYYY-MM-DD"),
+        ({"comparison_cutoff": "8 Jan"}, "YYYY-MM-DD"),
         ({"coverage_replicates": "0"}, "coverage_replicates"),
         ({"default_depth": "0"}, "default_depth"),
         ({"groups": "X03"}, "EVENT_ID:GROUP"),
@@ -143,7 +143,7 @@ def test_sync_rewrites_a_stale_cell(tmp_path):
 @pytest.mark.parametrize(
     ("override", "phrase"),
     [
-        ({"intervention_date": "2022-01-01"}, "outside the data"),
+        ({"comparison_cutoff": "2022-01-01"}, "outside the data"),
         ({"pre_days": "200"}, "reaches before the data"),
         ({"apps": "Signl"}, "not in the data"),
         ({"countries": "[]"}, "no countries selected"),
@@ -196,3 +196,18 @@ def test_papermill_parses_every_parameter_of_every_notebook():
         found = {p.name for p in PythonTranslator.inspect(cell)}
         wanted = set(params.notebook_values(params.StudyParams(), nb.stem, "x"))
         assert wanted <= found, (nb.name, wanted - found)
+
+
+def test_notebook_values_given_as_text_by_papermill_are_converted_like_exodus_run_p():
+    """`papermill -p countries '["us","in"]'` passes text: a list parameter must become the list,
+    never a string split into characters; typed values (papermill -y, exodus run) pass unchanged."""
+    from analysis.params import from_namespace
+
+    p = from_namespace({"countries": '["us","in"]', "apps": "Signal, Telegram", "censored": "true",
+                        "alpha": 0.1, "downloads_exponent": "[0.7, 1]", "pre_days": 40, "store": "ios",
+                        "contrast_controls": ["gb"], "cutoff_shifts": "-1,0,1", "other_variable": "x"})
+    assert p.countries == ["us", "in"] and p.apps == ["Signal", "Telegram"] and p.censored is True
+    assert p.downloads_exponent == [0.7, 1.0] and p.cutoff_shifts == [-1, 0, 1] and p.contrast_controls == ["gb"]
+    assert from_namespace({"alpha": 1}).alpha == 1.0 and isinstance(from_namespace({"alpha": 1}).alpha, float)
+    with pytest.raises(ParameterError, match="'pre_days' expects int"):
+        from_namespace({"pre_days": "sixty"})

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from analysis.cli.params_list import STUDY_NAMES
 from analysis.errors import ExodusError
 
 
@@ -56,20 +57,9 @@ def _print_study_effects(manifest: Path) -> None:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from analysis import params
-    from analysis.data.studies.registry import study_defaults
+    from analysis.cli.params_list import print_params
 
-    specs = params.specs()
-    own = study_defaults(args.study)
-    width = max(len(n) for n in specs)
-    print(f"Parameters of study {args.study!r} (set with: exodus run -p name=value)")
-    for s in specs.values():
-        if s.name in params.INTERNAL:
-            continue
-        default = f"{own[s.name]!r} (study default)" if s.name in own else repr(s.default)
-        print(f"  {s.name:<{width}}  {s.type:<11} default={default}")
-        print(f"  {'':<{width}}  {s.help}  [{', '.join(s.notebooks)}]")
-    return 0
+    return print_params(args.study, sys.stdout)
 
 
 def _positive_seconds(text: str) -> int:
@@ -88,15 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="execute the notebooks and write a new report version")
-    r.add_argument("--study", default="demo", help="study to run (default: demo, synthetic and offline)")
+    r.add_argument("--study", default="demo", choices=STUDY_NAMES, metavar="STUDY",
+                   help=f"study to run: {', '.join(STUDY_NAMES)} (default: demo, SYNTHETIC and offline)")
     r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="override a notebook parameter (repeatable; lists: a,b,c); see 'exodus params'")
     r.add_argument("--cell-timeout", type=_positive_seconds, default=900, help="seconds allowed per notebook cell (>= 1)")
     r.add_argument("--force", action="store_true", help="run even if an identical version exists")
     r.set_defaults(func=_cmd_run)
 
-    q = sub.add_parser("params", help="list every notebook parameter with type, default and help")
-    q.add_argument("--study", default="demo")
+    q = sub.add_parser("params", help="list every run parameter by group (data, design, model, robustness, output)")
+    q.add_argument("--study", default="demo", choices=STUDY_NAMES, metavar="STUDY",
+                   help=f"show this study's defaults: {', '.join(STUDY_NAMES)} (default: demo)")
     q.set_defaults(func=_cmd_params)
     v = sub.add_parser("verify", help="recompute the SHA-256 of every file of report versions against their manifests")
     v.add_argument("versions", nargs="*", metavar="VERSION",
@@ -108,7 +100,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def register_kernel() -> Path:
+    """Register the notebooks' ``exodus`` kernel (this interpreter) with the environment, once.
+
+    The notebooks name the kernel ``exodus``; without its kernelspec under
+    ``<sys.prefix>/share/jupyter/kernels/`` a direct ``papermill`` (or Jupyter) run fails with
+    ``NoSuchKernel``.  ``make env`` registers it too; this covers an environment made by hand
+    (``uv sync``).  A read-only environment is left alone (the runner uses its own kernel)."""
+    import contextlib
+    import json
+
+    from analysis.report.run.kernel_launch import MODULE
+
+    target = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "exodus" / "kernel.json"
+    try:
+        argv = json.loads(target.read_text())["argv"]
+    except (OSError, ValueError, KeyError, TypeError):
+        argv = []
+    if argv[:1] != [sys.executable] or MODULE not in argv:  # missing or stale (another interpreter)
+        with contextlib.suppress(OSError):
+            from analysis.report.run.kernel import ensure_kernel
+
+            ensure_kernel()
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
+    register_kernel()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

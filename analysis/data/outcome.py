@@ -52,7 +52,7 @@ def has_downloads(outcome: str) -> bool:
 def to_rank_scale(est: float | None, lo: float | None, hi: float | None, outcome: str
                   ) -> tuple[float | None, float | None, float | None]:
     """Effect and interval on a scale where negative = more (log rank, or minus log views), so
-    one set of phrases ("rose N-fold", "at least") serves every outcome."""
+    one set of phrases ("×k more use", "at least") serves every outcome."""
     if check_outcome(outcome) != "views":
         return est, lo, hi
     neg = lambda x: None if x is None else -x  # noqa: E731

@@ -66,15 +66,30 @@ def x_domain(f: pl.DataFrame, pad: float = 0.1) -> list[float]:
     return [round(lo - pad * span, 4), round(hi + pad * span, 4)]
 
 
+MAX_WIDTH = 1280  # px: every report figure fits a 1,280 px screen without scrolling
+_OVERHEAD, _GAP = 330, 20  # px: row labels and the shared term axis; space between panel columns
+
+
+def fitting_panel_width(n_panels: int, widest: int = 150, narrowest: int = 50) -> int:
+    """Panel width so that ``n_panels`` columns (one per country/store) and the labels fit in
+    :data:`MAX_WIDTH` (measured on the rendered SVG by a test), at most ``widest``."""
+    n = max(1, n_panels)
+    return max(narrowest, min(widest, (MAX_WIDTH - _OVERHEAD - _GAP * n) // n))
+
+
 def decomposition_chart(answer: pl.DataFrame, events: pl.DataFrame, synthetic: bool, level: float = 0.95,
-                        panel_width: int = 150, scale: str = "change in log(rank) (negative = climbed)"
+                        panel_width: int | None = None, scale: str = "change in log(rank) (negative = climbed)"
                         ) -> alt.FacetChart:
     """The figure (module docstring) from the ``answer`` table and the event registry; ``scale``
-    labels the x axis (e.g. log pageviews for a pageview study)."""
+    labels the x axis (e.g. log pageviews for a pageview study).  The term axis is shared (drawn
+    once, left) and ``panel_width`` defaults to :func:`fitting_panel_width`, so the figure fits
+    in :data:`MAX_WIDTH` px."""
     f, total = top_units(figure_frame(answer, events), ["app_name"], MAX_FACET_ROWS,
                          pl.when(pl.col("term") == WINDOW).then(pl.col("estimate").abs()).max())
     f, panels_note = cap_panels(f, "panel")
     cap = shown_note(min(total, MAX_FACET_ROWS), total, "apps", "the largest |window average|")
+    if panel_width is None:
+        panel_width = fitting_panel_width(f["panel"].n_unique())
     order = [WINDOW] + sorted(t for t in f["term"].unique().to_list() if t != WINDOW)
     xs, xt = alt.Scale(domain=x_domain(f), zero=False, nice=False), scale
     x = alt.X("estimate:Q", title=xt, scale=xs)
@@ -105,7 +120,7 @@ def decomposition_chart(answer: pl.DataFrame, events: pl.DataFrame, synthetic: b
     return alt.layer(*layers, data=f).properties(width=panel_width, height=alt.Step(12)).facet(
         row=alt.Row("app_name:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
         column=alt.Column("panel:N", title=None),
-    ).resolve_scale(x="shared", y="independent").properties(title=title(
+    ).resolve_scale(x="shared", y="shared").properties(title=title(
         "The answer, decomposed: each event's effect and the window average", synthetic,
         [f"Points: estimates with {pct}% intervals; triangles: bounds (the effect lies on the side they point to);",
          "hollow circles: an estimate that is itself a bound (the app reached #1)"

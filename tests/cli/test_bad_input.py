@@ -27,7 +27,7 @@ def panel_rows(n_days: int = 40) -> str:
 
 
 GOOD = HEADER + panel_rows()
-CUSTOM = ["-p", "intervention_date=2021-01-25", "-p", "pre_days=20", "-p", "post_days=10",
+CUSTOM = ["-p", "comparison_cutoff=2021-01-25", "-p", "pre_days=20", "-p", "post_days=10",
           "-p", "apps=AppA,AppB", "-p", "countries=us"]
 
 
@@ -54,7 +54,7 @@ CORPUS = {
                          ["date.csv", "column 'date'", "row 5", "unparseable date"]),
     "date with a time (irregular)": ("time.csv", _replace_line(GOOD, 5, "2021-01-03T14:00,ios,us,top_free_overall,a,AppA,2"), [],
                                      ["time.csv", "column 'date'", "row 5"]),
-    "intervention outside the data": ("ok1.csv", GOOD, ["-p", "intervention_date=2022-01-01"], ["outside the data"]),
+    "intervention outside the data": ("ok1.csv", GOOD, ["-p", "comparison_cutoff=2022-01-01"], ["outside the data"]),
     "too few pre-period days": ("ok2.csv", GOOD, ["-p", "pre_days=3"], ["pre_days must be at least 7"]),
     "window before the data": ("ok3.csv", GOOD, ["-p", "pre_days=60"], ["reaches before the data"]),
     "empty app selection": ("ok4.csv", GOOD, ["-p", "apps=[]"], ["no apps selected"]),
@@ -105,7 +105,7 @@ def test_good_custom_panel_runs_end_to_end_as_real_not_synthetic(tmp_path, monke
 
     path = tmp_path / "good.csv"
     path.write_text(GOOD)
-    values = runner.check_inputs_only("custom", {"panel_file": str(path), "intervention_date": "2021-01-25",
+    values = runner.check_inputs_only("custom", {"panel_file": str(path), "comparison_cutoff": "2021-01-25",
                                                  "pre_days": "20", "post_days": "10", "apps": "AppA,AppB",
                                                  "countries": "us"})
     assert values["panel_file"] == str(path)
@@ -561,7 +561,7 @@ def test_data_defaults_adapt_to_a_custom_panel(tmp_path):
 
     path = tmp_path / "panel.csv"
     path.write_text(GOOD)
-    checked = preflight("custom", {"panel_file": str(path), "intervention_date": "2021-01-25", "pre_days": "20",
+    checked = preflight("custom", {"panel_file": str(path), "comparison_cutoff": "2021-01-25", "pre_days": "20",
                                    "post_days": "10", "apps": "AppB,AppA", "countries": "us"})
     p = checked.params
     assert p.placebo_apps == [] and p.focus_app == "AppB" and p.focus_country == "us"
@@ -594,7 +594,7 @@ def test_relative_paths_resolve_against_the_callers_directory(tmp_path, monkeypa
     decoy.write_text(GOOD.replace("AppA,1\n", "AppA,2\n"))
     try:
         monkeypatch.chdir(caller)
-        checked = preflight("custom", {"panel_file": "panel.csv", "intervention_date": "2021-01-25",
+        checked = preflight("custom", {"panel_file": "panel.csv", "comparison_cutoff": "2021-01-25",
                                        "pre_days": "20", "post_days": "10", "apps": "AppA", "countries": "us"})
     finally:
         decoy.unlink()

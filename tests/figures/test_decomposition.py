@@ -85,3 +85,24 @@ def test_one_shared_legend_for_all_panels(events):
     sg = vlc.vegalite_to_scenegraph(spec)
     assert roles(sg, "legend") == 1
     assert figure_frame(a, events)["panel"].n_unique() == 3  # US, GB, IN panels, one legend
+
+
+@pytest.mark.parametrize("n_countries", [1, 6, 12])
+def test_the_figure_fits_in_1280_px_for_up_to_twelve_panels(events, n_countries):
+    """Issue 21: the decomposition SVG was 1,696 px wide with six countries."""
+    import re
+
+    from analysis.figures.decomposition import MAX_WIDTH
+
+    base = effects()
+    codes = ["us", "gb", "de", "fr", "in", "br", "ca", "it", "jp", "es", "mx", "au"][:n_countries]
+    eff = pl.concat([base.with_columns(pl.lit(c).alias("country")).unique(
+        subset=["app_name", "country", "store", "event_id", "estimand"]) for c in codes])
+    a = answer_table(eff, truth=None, synthetic=False, events=events)
+    chart = decomposition_chart(a, events, False)
+    assert figure_frame(a, events)["panel"].n_unique() == n_countries
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    width = float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg).group(1))
+    assert width <= MAX_WIDTH
+    if n_countries == 6:
+        assert width > 0.8 * MAX_WIDTH  # the room is used, not wasted

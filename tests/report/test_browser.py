@@ -83,7 +83,7 @@ def test_report_shows_parameters_and_provenance(browser, report):
     assert "SYNTHETIC DEMO DATA" in text
     for heading in ("Parameters", "Provenance", "Code and environment", "Input files"):
         assert heading in text
-    assert "sha256" in text.lower() and "intervention_date" in text
+    assert "sha256" in text.lower() and "comparison_cutoff" in text
     assert errors == [] and external == []
     page.close()
 

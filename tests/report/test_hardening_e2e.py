@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def hostile_run(names: list[str], tmp: Path, root: Path):
     panel = hostile_panel(tmp / "panel.parquet", names)
     return runner.run("custom", {
         "panel_file": str(panel), "apps": json.dumps([*names, ANCHOR]), "countries": "us",
-        "intervention_date": WHEN.isoformat(), "pre_days": "60", "post_days": "30",
+        "comparison_cutoff": WHEN.isoformat(), "pre_days": "60", "post_days": "30",
         "placebo_apps": json.dumps([ANCHOR]), "focus_app": names[0],
         "focus_country": "us", "coverage_replicates": "100",
     }, root=root)
@@ -81,7 +82,9 @@ def test_hostile_app_names_write_only_inside_their_version(hostile, root):
     out, before = hostile
     assert out.status == "complete", out.message
     new = files_under(root) - before
-    allowed = (out.path, root / "reports" / "custom" / ".locks")
+    store = root / "reports" / "custom" / ".inputs"  # inputs stored once, named by SHA-256 only
+    assert all(re.fullmatch(r"[0-9a-f]{64}", p.name) for p in new if p.is_relative_to(store))
+    allowed = (out.path, root / "reports" / "custom" / ".locks", store)
     stray = [p for p in new if not any(p.is_relative_to(a) for a in allowed)
              and p.name not in ("index.html", ".index.lock", "panel.parquet")]
     assert stray == [] and (root / "outside").exists() is False
@@ -144,8 +147,10 @@ def test_arbitrary_unicode_app_names_run_end_to_end_inside_their_version(name, t
     reports = tmp / "reports"
     out = hostile_run([name], tmp, reports)
     assert out.status == "complete", (name, out.message)
-    stray = [p for p in files_under(tmp) if not p.is_relative_to(out.path) and p.parent not in (reports, reports / "custom" / ".locks")
-             and p.name != "panel.parquet"]
+    store = reports / "custom" / ".inputs"  # inputs stored once, named by SHA-256 only
+    stray = [p for p in files_under(tmp) if not p.is_relative_to(out.path)
+             and p.parent not in (reports, reports / "custom" / ".locks")
+             and not (p.parent == store and re.fullmatch(r"[0-9a-f]{64}", p.name)) and p.name != "panel.parquet"]
     assert stray == [], (name, stray)
     assert verify_version(out.path).ok
 

@@ -89,11 +89,12 @@ def test_attention_answer_has_no_downloads_and_speaks_of_the_pageview_chart_rank
         assert a[c].null_count() == a.height and r.filter(pl.col("event_id").is_null())[c].null_count() == 0
     wa = a.filter(pl.col("event_id").is_null()).row(0, named=True)
     assert (wa["estimate"], wa["ci_low"], wa["ci_high"]) == (-0.7, -1.0, -0.4)  # the fit's numbers, unchanged
-    assert "pageview-chart rank rose 2.0-fold (95% CI 1.5\u20132.7)" in wa["sentence"]  # exp(0.7), exp(0.4), exp(1)
+    assert "by its pageview-chart rank, Signal saw \u00d72.0 more attention (95% CI \u00d71.5\u2013\u00d72.7 more attention)" \
+        in wa["sentence"]  # exp(0.7), exp(0.4), exp(1)
     assert "English Wikipedia" in wa["sentence"] and "download" not in " ".join(a["sentence"])
     lev = a.filter(pl.col("event_id") == "X04+X05").row(0, named=True)
     assert lev["ci_high"] == -0.5 and lev["ci_low"] is None
-    assert f"rose at least {math.exp(0.5):.2g}-fold" in lev["sentence"]
+    assert f"saw at least \u00d7{math.exp(0.5):.2g} more attention" in lev["sentence"]
 
 
 def test_views_answer_reports_log_views_with_positive_meaning_more_attention():
@@ -102,17 +103,19 @@ def test_views_answer_reports_log_views_with_positive_meaning_more_attention():
     wa = a.filter(pl.col("event_id").is_null()).row(0, named=True)
     assert (wa["estimate"], wa["ci_low"], wa["ci_high"]) == (0.7, 0.4, 1.0)
     assert wa["kind"] == "estimate"  # best_rank is not a chart position on the views scale: no floor
-    assert "daily pageviews rose 2.0-fold (95% CI 1.5\u20132.7)" in wa["sentence"]
+    assert "by its daily pageviews, Signal saw \u00d72.0 more attention (95% CI \u00d71.5\u2013\u00d72.7 more attention)" \
+        in wa["sentence"]
     lev = a.filter(pl.col("event_id") == "X04+X05").row(0, named=True)  # upper bound on log views
-    assert lev["ci_high"] == 0.5 and f"rose at most {math.exp(0.5):.2g}-fold" in lev["sentence"]
+    assert lev["ci_high"] == 0.5 and f"saw at most \u00d7{math.exp(0.5):.2g} more attention" in lev["sentence"]
     assert a["downloads_factor_low"].null_count() == a.height
     head = headline_from_answer(a, outcome="views")
     assert headline_text(head) == "Signal EN wikipedia: \u00d72.0 (1.5\u20132.7)"
     de = _effects(-0.7, -1.0, -0.4, -0.5).with_columns(pl.lit("de").alias("country"))
     both = answer_table(pl.concat([_effects(0.7, 0.4, 1.0, 0.5), de]), truth=None, synthetic=False, outcome="views")
     para = dict(answer_paragraphs(both, ["Signal"], outcome="views"))["Signal"]
-    assert "German Wikipedia, Signal's daily pageviews fell 2.0-fold (95% CI 1.5\u20132.7)" in para  # leads (de < en)
-    assert "English Wikipedia \u00d72.0 (1.5\u20132.7)" in para and "above 1 = more views" in para
+    assert ("German Wikipedia, by its daily pageviews, Signal saw \u00d72.0 less attention "
+            "(95% CI \u00d71.5\u2013\u00d72.7 less attention)") in para  # leads (de < en)
+    assert "English Wikipedia \u00d72.0 more attention (\u00d71.5\u2013\u00d72.7 more attention)" in para
 
 
 def test_year_earlier_panel_moves_the_same_weekdays_forward_unchanged(top100):

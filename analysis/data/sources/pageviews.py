@@ -333,8 +333,8 @@ def views_defaults(views: pl.DataFrame) -> dict:
         when = last - timedelta(days=max(7, min(30, ((last - first).days + 1) // 3)) - 1)
     pre, post = min(60, (when - first).days), min(30, (last - when).days + 1)
     return {"apps": sorted(views["app_name"].unique().to_list()), "countries": sorted(views["country"].unique().to_list()),
-            "store": "wikipedia", "chart": "pageviews", "intervention_date": when.isoformat(), "pre_days": pre,
-            "post_days": post, "errors": "hac", "censored": False,
+            "store": "wikipedia", "chart": "pageviews", "comparison_cutoff": when.isoformat(), "pre_days": pre,
+            "post_days": post, "errors": "ar1", "censored": False,
             "placebo_apps": sorted(views["app_name"].unique().to_list())[:1],
             "focus_app": sorted(views["app_name"].unique().to_list())[0],
             "focus_country": sorted(views["country"].unique().to_list())[0], "coverage_replicates": 200}

@@ -96,6 +96,8 @@ def load_study(
     panel_file: str = "",
     events_file: str = "",
     default_depth: int = 200,
+    event_shift: tuple[str, ...] | list[str] = (),
+    add_event: tuple[str, ...] | list[str] = (),
 ) -> StudyData:
     """Load the data of ``study``; raises :class:`InputError` for an unknown study.
 
@@ -104,6 +106,8 @@ def load_study(
     the ``custom`` study (and only of it); ``events_file`` replaces the curated events table in
     any study.  Both are validated, and their exact bytes are recorded as inputs.
     ``default_depth`` is the chart depth of a custom panel without a ``chart_depth`` column.
+    ``event_shift`` / ``add_event`` edit the analysis's events after loading
+    (:mod:`analysis.data.event_overrides`; a demo's world is generated from the unedited registry).
     """
     if study not in STUDIES:
         raise InputError(f"unknown study {study!r}; available: {sorted(STUDIES)}")
@@ -127,6 +131,10 @@ def load_study(
             "name": "Events table given with events_file", "licence": "as stated by its author",
             "url": str(path), "detail": "replaces the curated events table", "sha256": sha256(path.read_bytes()),
         }]
+    if event_shift or add_event:
+        from analysis.data.event_overrides import apply_overrides
+
+        data.events = apply_overrides(data.events, event_shift, add_event)
     return data
 
 

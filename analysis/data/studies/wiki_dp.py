@@ -88,7 +88,7 @@ def study_defaults() -> dict:
                          f"before and from {FIRST_EVENT} (e.g. --start 2020-12-01 --end 2021-02-28)")
     focus = "Signal" if "Signal" in apps else apps[0]
     return {"apps": apps, "countries": countries, "store": dp_panel.STORE, "chart": dp_panel.CHART,
-            "intervention_date": FIRST_EVENT.isoformat(), "pre_days": pre, "post_days": post, "censored": True,
+            "comparison_cutoff": FIRST_EVENT.isoformat(), "pre_days": pre, "post_days": post, "censored": True,
             "errors": "ar1", "contrast_treated": "us", "contrast_controls": controls or ["in"],
             "placebo_apps": ["Twitter"] if "Twitter" in apps else apps[:1], "focus_app": focus,
             "focus_country": countries[0], "coverage_replicates": 200}

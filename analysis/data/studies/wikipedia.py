@@ -43,7 +43,7 @@ TOP100_NOTES = [
 ]
 
 TOP100_DEFAULTS: dict = {
-    "intervention_date": "2021-01-08",  # first full UTC day after the Musk tweet (00:56 UTC 8 Jan)
+    "comparison_cutoff": "2021-01-08",  # first full UTC day after the Musk tweet (00:56 UTC 8 Jan)
     "pre_days": 34,  # from 2020-12-01 (first event X01: 2021-01-04); the year-earlier window 2019-12-03 .. is shipped
     "post_days": 30,
     "apps": list(wp.ARTICLES.values()),
@@ -51,7 +51,7 @@ TOP100_DEFAULTS: dict = {
     "store": wp.STORE,
     "chart": wp.CHART,
     "censored": True,
-    "errors": "hac",  # censored fits take iid or hac (the censored AR(1) likelihood is another helper's work)
+    "errors": "ar1",  # AR(1) errors (censored pairwise likelihood): HAC under-covers at these series lengths
     "placebo_apps": ["Twitter"],
     "focus_app": "Parler",
     "focus_country": wp.COUNTRY,

@@ -85,15 +85,21 @@ def event_spec(params, chart_depth: int, first_event: date) -> EventStudySpec:
         groups=tuple(parse_groups(getattr(params, "groups", [])).items()))
 
 
-def first_event_date(events: pl.DataFrame, kinds: tuple[str, ...], around: date) -> date:
-    """First affected snapshot of the earliest selected event within 14 days before ``around``
-    (the January cluster), or ``around`` itself when there is none."""
+def first_event_date(events: pl.DataFrame, kinds: tuple[str, ...], exclude: tuple[str, ...],
+                     span: tuple[date, date], fallback: date) -> date:
+    """First affected snapshot of the earliest event of the per-event design: selected ``kinds``,
+    not in ``exclude``, inside the data's ``span``; ``fallback`` when there is none.
+
+    The answer's window is anchored here, on the registry (as edited by ``event_shift`` /
+    ``add_event``), not on ``comparison_cutoff``: that parameter dates only the single-cutoff
+    comparison model, so moving it leaves the answer unchanged by design.
+    """
     from analysis.data.timing import affected_snapshot_dates
 
     t = affected_snapshot_dates(events).filter(
-        pl.col("kind").is_in(list(kinds)),
-        pl.col("first_possible_snapshot").is_between(around - timedelta(days=14), around))
-    return t["first_possible_snapshot"].min() if t.height else around
+        pl.col("kind").is_in(list(kinds)), ~pl.col("event_id").is_in(list(exclude)),
+        pl.col("first_possible_snapshot").is_between(*span))
+    return t["first_possible_snapshot"].min() if t.height else fallback
 
 
 def design_for(spec: EventStudySpec, events: pl.DataFrame) -> EventDesign:
@@ -166,7 +172,9 @@ def demo_truth(truth, design: EventDesign, window: tuple[date, date]) -> pl.Data
 
 def run_spec(data, params) -> EventStudySpec:
     """The run's :class:`EventStudySpec` (window anchored on the first event of the cluster)."""
-    first = first_event_date(data.events, tuple(params.event_kinds), params.intervention)
+    span = (data.panel["date"].min(), data.panel["date"].max())
+    first = first_event_date(data.events, tuple(params.event_kinds), tuple(params.exclude_events), span,
+                             params.intervention)
     return event_spec(params, data.chart_depth, first)
 
 

@@ -190,17 +190,18 @@ def _lead(rows: pl.DataFrame) -> dict | None:
 
 
 def _compact(r: dict, outcome: str = "rank") -> str:
-    """'the UK (App Store) x3.3 (2.2-5.0)': a window average as a multiple, above 1 = climbed
-    (ranks) or more views (:func:`analysis.data.outcome.multiple`)."""
+    """'the UK (App Store) ×3.3 more use (95% CI ×2.2–×5.0 more use)': a window average in the
+    sentences' direction convention (:func:`analysis.report.answer.sentences.direction`)."""
     where = S.place(r["country"], r["store"])
     if r["kind"] == "not_identified":
         return f"{where} not identified"
+    word = S.USE_WORDS[outcome]
     est, lo, hi = O.to_rank_scale(r["estimate"], r["ci_low"], r["ci_high"], outcome)
     if lo is None:
-        return f"{where} at least \u00d7{S.fmt(math.exp(-hi))}"
+        return f"{where} {S._at_least(math.exp(-hi), word)}"
     if hi is None:
-        return f"{where} at most \u00d7{S.fmt(math.exp(-lo))}"
-    return f"{where} \u00d7{S.fmt(math.exp(-est))} ({S.fmt(math.exp(-hi))}\u2013{S.fmt(math.exp(-lo))})"
+        return f"{where} {S._at_most(math.exp(-lo), word)}"
+    return f"{where} {S.direction(math.exp(-est), word)} ({S._span(math.exp(-hi), math.exp(-lo), word)})"
 
 
 def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
@@ -239,9 +240,7 @@ def answer_paragraphs(answer: pl.DataFrame, apps: Sequence[str] | None = None,
                              (pl.col("country") != lead["country"]) | (pl.col("store") != lead["store"]))
         shown = others.filter(pl.col("kind") != "not_identified")
         if shown.height:
-            what = "rank multiple" if outcome == "rank" else f"{O.NOUNS[outcome]} multiple"
-            up = "more views" if outcome in ("views", "dp-views") else "climbed"
-            parts.append(f"Elsewhere, {what} against the forecast (95% CI; above 1 = {up}): "
+            parts.append(f"Elsewhere, by {O.NOUNS[outcome]} against the forecast (95% CI): "
                          + "; ".join(_compact(r, outcome) for r in shown.iter_rows(named=True)) + ".")
         if others.height > shown.height:
             parts.append(f"The window average is not identified in {others.height - shown.height} other series "

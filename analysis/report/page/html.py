@@ -188,7 +188,7 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
     links = lambda kind: ", ".join(f"<a href='{kind}/{_esc(f)}'>{_esc(f)}</a>" for f in files.get(kind, []))  # noqa: E731
     parts.append(f"<section id='files'><h2>Files</h2><p>Figures (Vega-Lite JSON, SVG, PNG): {links('figures')}</p>"
                  f"<p>Tables (CSV): {links('tables')}</p><p>Executed notebooks: "
-                 + ", ".join(f"<a href='notebooks/{_esc(n)}.ipynb'>{_esc(n)}.ipynb</a>" for n, _ in sections)
+                 + ", ".join(f"<a href='notebooks/{_esc(n)}.ipynb.gz'>{_esc(n)}.ipynb.gz</a>" for n, _ in sections)
                  + ". Manifest: <a href='manifest.json'>manifest.json</a>.</p></section>")
     body = "".join(parts)
     return page(f"Exodus report {m['version']}", body, nav=nav, synthetic=m["synthetic"],

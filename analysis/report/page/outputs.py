@@ -49,7 +49,7 @@ def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list
     out[1].write_text(svg, encoding="utf-8")
     if png:  # rasterise the SVG just drawn: the same bytes as vegalite_to_png, without a second Vega run
         out.append(stem.with_name(stem.name + ".png"))
-        out[2].write_bytes(vlc.svg_to_png(svg, scale=2))
+        out[2].write_bytes(vlc.svg_to_png(svg, scale=1))  # native size, <= 1,280 px; from the SVG just drawn
     return out
 
 

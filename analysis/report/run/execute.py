@@ -19,9 +19,10 @@ import nbformat
 
 from analysis import params as params_mod
 from analysis.config import ROOT
+from analysis.report.run.kernel import normalise_notebook, notebooks, run_kernel
 
 
-def _locate_failure(executed: Path, cell_index: int) -> dict:
+def locate_failure(executed: Path, cell_index: int) -> dict:
     """Name the failing cell by its index in the *source* notebook and its first line.
 
     The executed notebook holds cells papermill added (``injected-parameters``, and the
@@ -42,7 +43,7 @@ def _locate_failure(executed: Path, cell_index: int) -> dict:
     return info
 
 
-def _progress(msg: str) -> None:
+def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
@@ -65,7 +66,7 @@ def _line_progress_engine() -> str:
                 original(cell, cell_index=cell_index, **kw)
                 if cell.cell_type == "code":
                     name = Path(nb_man.nb.metadata.get("papermill", {}).get("input_path", "")).name
-                    _progress(f"      {name} cell {cell_index + 1}/{total} done")
+                    progress(f"      {name} cell {cell_index + 1}/{total} done")
 
             nb_man.cell_complete = cell_complete
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
@@ -82,10 +83,8 @@ def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str,
     """Execute one notebook into ``build/notebooks``; its status row (with the failing cell)."""
     import papermill as pm
 
-    from analysis.report.run.runner import normalise_notebook
-
     out = build / "notebooks" / nb.name
-    _progress(f"{label} {nb.name}: running")
+    progress(f"{label} {nb.name}: running")
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -94,7 +93,7 @@ def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str,
             log_output=False, request_save_on_cell_execute=False, engine_name=_line_progress_engine(),
         )
     except pm.PapermillExecutionError as exc:
-        return {"notebook": nb.name, "status": "failed", **_locate_failure(out, exc.cell_index),
+        return {"notebook": nb.name, "status": "failed", **locate_failure(out, exc.cell_index),
                 "error": f"{exc.ename}: {exc.evalue}"}
     except OSError:
         raise  # the build directory cannot be written: a storage fault, not a failed analysis
@@ -102,7 +101,7 @@ def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str,
         return {"notebook": nb.name, "status": "failed", "cell_index": None, "error": f"{type(exc).__name__}: {exc}"}
     normalise_notebook(out, build)
     seconds = time.perf_counter() - t0
-    _progress(f"{label} {nb.name}: done in {seconds:.1f}s")
+    progress(f"{label} {nb.name}: done in {seconds:.1f}s")
     return {"notebook": nb.name, "status": "complete", "seconds": round(seconds, 1)}
 
 
@@ -148,11 +147,9 @@ def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout:
     writes it first: :func:`freeze_plan`), so they run in parallel kernels;
     results are listed in notebook order and the first failing notebook (in that order) is the
     run's failure.  Each kernel gets the run's environment from its kernelspec
-    (:func:`analysis.report.run.runner.run_kernel`), never from this process's ``os.environ``.
+    (:func:`analysis.report.run.kernel.run_kernel`), never from this process's ``os.environ``.
     """
     from concurrent.futures import ThreadPoolExecutor
-
-    from analysis.report.run.runner import notebooks, run_kernel
 
     kernel = run_kernel()
     nbs = notebooks()
@@ -166,6 +163,6 @@ def execute_notebooks(build: Path, params: params_mod.StudyParams, cell_timeout:
         rows = [futures[i].result() for i in range(len(nbs))]
     failure = next((r for r in rows if r["status"] == "failed"), None)
     if failure is not None:
-        _progress(f"{failure['notebook']}: FAILED in cell {failure['cell_index']} "
+        progress(f"{failure['notebook']}: FAILED in cell {failure['cell_index']} "
                   f"({failure.get('cell_source', '')!r}): {failure['error']}")
     return rows, failure

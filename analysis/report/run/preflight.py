@@ -89,7 +89,7 @@ def check_window(params: StudyParams, data: StudyData) -> None:
     when = params.intervention
     first, last = data.panel["date"].min(), data.panel["date"].max()
     if not first < when <= last:
-        raise ParameterError(f"intervention_date {when} is outside the data ({first} .. {last})")
+        raise ParameterError(f"comparison_cutoff {when} is outside the data ({first} .. {last})")
     if (when - first).days < params.pre_days:
         raise ParameterError(
             f"pre_days={params.pre_days} reaches before the data: only {(when - first).days} days "
@@ -145,7 +145,8 @@ def preflight(study: str, overrides: dict[str, str], cwd: Path | None = None) ->
     checks.check_sizes(params)
     params = resolve_paths(params, Path(cwd) if cwd is not None else Path.cwd())
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
-                      events_file=params.events_file, default_depth=params.default_depth)
+                      events_file=params.events_file, default_depth=params.default_depth,
+                      event_shift=params.event_shift, add_event=params.add_event)
     load_side_files(params, data)
     check_groups(params, data)
     check_window(params, data)

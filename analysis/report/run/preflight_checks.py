@@ -31,6 +31,8 @@ EMPTY_OK = {
     "event_shapes": "every event takes its kind's default shape (step)",
     "placebo_apps": "no placebo units (the placebo-unit check is skipped)",
     "groups": "every event is in the attribution group of its registry kind",
+    "event_shift": "no registry event is moved",
+    "add_event": "no event is added to the registry",
 }
 
 
@@ -57,7 +59,7 @@ def check_post_window(params: StudyParams, last) -> None:
     if end > last:
         have = (last - when).days + 1
         fix = (f"post_days must be {MIN_SIDE}..{have} here" if have >= MIN_SIDE else
-               f"fewer than {MIN_SIDE}: move intervention_date to {last - timedelta(days=MIN_SIDE - 1)} or earlier")
+               f"fewer than {MIN_SIDE}: move comparison_cutoff to {last - timedelta(days=MIN_SIDE - 1)} or earlier")
         raise ParameterError(f"post_days={params.post_days} reaches past the data: the window would end {end}, the "
                              f"data end {last} ({have} day(s) from the intervention {when} on; {fix})")
 
@@ -124,7 +126,7 @@ def check_events(params: StudyParams, data, given: set[str]) -> tuple[StudyParam
         raise ParameterError(f"the first event term inside the per-event window ({first.id}, first affected snapshot "
                              f"{first.first_snapshot}) leaves {pre} day(s) of pre-period after the window start "
                              f"{spec.start}; the per-event design needs at least {MIN_SIDE}: raise pre_days, or move "
-                             f"intervention_date next to the registry's events")
+                             f"comparison_cutoff next to the registry's events")
     default = StudyParams().event_shapes
     if list(params.event_shapes) != default:
         kept = {e for e, _ in parse_shapes(params.event_shapes)}

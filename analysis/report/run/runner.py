@@ -15,22 +15,17 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.metadata
-import json
 import os
 import platform
 import shutil
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
-
 from analysis import params as params_mod
-from analysis.config import NOTEBOOKS, ROOT, RUN_FLAG, reports_dir
-from analysis.data.slug import inside
+from analysis.config import NOTEBOOKS, ROOT, reports_dir
 from analysis.data.studies.base import sha256
 from analysis.errors import InputError
 from analysis.models.events import cross_country
@@ -38,34 +33,21 @@ from analysis.report.answer.section import (
     AnswerSection,
     headline_from_answer,
     headline_text,
-    latest_answer,
     load_answer_section,
 )
 from analysis.report.page import html as pages
-from analysis.report.run import builds, publish
-from analysis.report.run.execute import _locate_failure, _progress  # noqa: F401  (re-exported for tests)
+from analysis.report.run import builds, publish, storage
+from analysis.report.run.execute import locate_failure, progress  # noqa: F401  (re-exported for tests)
 from analysis.report.run.execute import plan_and_execute as _execute
+from analysis.report.run.kernel import KERNEL_NAME, RUN_ENV, ensure_kernel, notebooks, run_kernel  # noqa: F401  (re-exported)
 from analysis.report.run.preflight import Preflight, preflight
 from analysis.report.run.seal import version_hash  # noqa: F401  (re-exported: run.version_hash)
 
 # Tables a study adds to its run beyond the notebooks', from the plan's study fit.
 STUDY_TABLES = {"wiki-dp": cross_country.write_tables}
 
-NOTEBOOK_ORDER = ("01_data_overview.ipynb", "02_its.ipynb", "03_summary.ipynb", "04_robustness.ipynb")
-KERNEL_NAME = "exodus"
-RUN_KERNEL_NAME = "exodus-run"
 PACKAGES = ("polars", "altair", "statsmodels", "papermill", "numpy", "scipy", "pandas",
             "vl-convert-python", "nbconvert", "ipykernel", "pyarrow")
-RUN_ENV = {
-    RUN_FLAG: "1",
-    "PYTHONHASHSEED": "0",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "POLARS_MAX_THREADS": "1",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    "TZ": "UTC",
-}
 
 
 @dataclass
@@ -78,39 +60,6 @@ class RunOutcome:
     @property
     def exit_code(self) -> int:
         return 1 if self.status == "failed" else 0
-
-
-def notebooks() -> list[Path]:
-    return [NOTEBOOKS / n for n in NOTEBOOK_ORDER]
-
-
-def ensure_kernel(name: str = KERNEL_NAME, env: dict[str, str] | None = None) -> str:
-    """Install (idempotently) a kernelspec that runs *this* interpreter, so runs never pick up
-    another environment's ``python3`` kernel.  ``env`` goes into the kernelspec (jupyter_client
-    merges it over the parent's environment when it starts the kernel): the kernel gets its
-    environment without the runner changing its own ``os.environ``."""
-    kdir = Path(sys.prefix) / "share" / "jupyter" / "kernels" / name
-    spec = {
-        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=ERROR"],
-        "display_name": "Python (exodus)" if env is None else "Python (exodus report run)",
-        "language": "python",
-        "metadata": {"debugger": False},
-    }
-    if env:
-        spec["env"] = dict(sorted(env.items()))
-    kdir.mkdir(parents=True, exist_ok=True)
-    target = kdir / "kernel.json"
-    text = json.dumps(spec, indent=1)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
-    return name
-
-
-def run_kernel() -> str:
-    """The kernel report runs use: this interpreter with :data:`RUN_ENV` (one thread per
-    library, UTC, fixed hash seed, SVG rendering)."""
-    return ensure_kernel(RUN_KERNEL_NAME, RUN_ENV)
 
 
 def code_fingerprint() -> str:
@@ -141,29 +90,6 @@ def environment() -> dict:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[p] = importlib.metadata.version(p)
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
-
-
-def normalise_notebook(path: Path, build: Path) -> None:
-    """Strip what makes reruns differ: timings, random cell ids, kernel-specific metadata, and
-    the temporary build directory (replaced by ``.``, the version directory itself)."""
-    nb = nbformat.read(path, as_version=4)
-    pm = nb.metadata.get("papermill", {})
-    params = dict(pm.get("parameters", {}))
-    if "output_dir" in params:
-        params["output_dir"] = "."
-    nb.metadata["papermill"] = {"parameters": params}
-    for i, cell in enumerate(nb.cells):
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.source = cell.source.replace(repr(str(build)), "'.'").replace(f'"{build}"', '"."')
-        cell["id"] = f"cell-{i:03d}"
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell["execution_count"] = None
-            for out in cell.get("outputs", []):
-                if "execution_count" in out:
-                    out["execution_count"] = None
-    nbformat.write(nb, path)
 
 
 def _publish(build: Path, final: Path) -> Path:
@@ -197,7 +123,7 @@ def run(
     data = checked.data
     values = {k: v for k, v in checked.params.as_dict().items() if k not in params_mod.INTERNAL}
     for note in checked.notes:
-        _progress(f"note: {note}")
+        progress(f"note: {note}")
 
     inputs = {name: sha256(blob) for name, blob in sorted(data.inputs.items())}
     fingerprint = code_fingerprint()
@@ -252,11 +178,11 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     data = checked.data
     build.mkdir()
     (build / "inputs").mkdir()
-    for name, blob in data.inputs.items():
-        inside(build / "inputs", name, "input file name").write_bytes(blob)
+    for name, blob in data.inputs.items():  # hard links to reports/<study>/.inputs/<sha256>: stored once
+        storage.write_input(build / "inputs", name, blob, study_dir / storage.STORE)
     results, failure, notes = _execute(data, checked.params, build, cell_timeout)
     for why in notes:
-        _progress(f"note: a fit of the run plan failed ({why}); the notebook that needs it fails at its cell")
+        progress(f"note: a fit of the run plan failed ({why}); the notebook that needs it fails at its cell")
     if data.views is not None:  # the pageview outcome exactly as loaded (served numbers, censoring explicit)
         from analysis.data.studies.wikipedia import write_views_table
 
@@ -296,6 +222,7 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         manifest["status"] = status = "failed"
         manifest["failure"] = {"notebook": None, "error": f"report rendering: {type(exc).__name__}: {exc}"}
     manifest["headline"] = headline_from_answer(section.answer, values.get("apps"), section.outcome) if section is not None else []
+    storage.compress_notebooks(build / "notebooks")  # the page shows them; kept as .ipynb.gz
     manifest["outputs"] = [
         {"path": p.relative_to(build).as_posix(), "sha256": sha256(p.read_bytes())}
         for p in sorted(build.rglob("*")) if p.is_file() and p.name != "manifest.json"
@@ -404,8 +331,9 @@ def write_index(root: Path) -> Path:
         versions.sort(key=lambda r: r["created_utc"] or "", reverse=True)
         tmp = root / f".index-{uuid.uuid4().hex}.html"
         try:
-            answer = latest_answer(root, [(d, m) for d, m, mark in found if m and mark == "verified"])
-            tmp.write_text(pages.index_page(versions, answer), encoding="utf-8")
+            from analysis.report.page.landing import landing_page
+
+            tmp.write_text(landing_page(root, versions, found), encoding="utf-8")
             os.replace(tmp, root / "index.html")
         finally:
             tmp.unlink(missing_ok=True)

@@ -11,8 +11,7 @@ interactively, with no plan beside it, a notebook builds the plan itself (and wr
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -23,7 +22,7 @@ from analysis.data.studies.registry import load_study
 from analysis.models.events.estimates import StudyFit
 from analysis.models.its.model import ITSSpec
 from analysis.models.its.series import PanelFit
-from analysis.params import StudyParams
+from analysis.params import StudyParams, from_namespace
 from analysis.report.page import display
 from analysis.report.page.outputs import Outputs, banner
 from analysis.report.run.plan import RunPlan, build_plan, read_plan, wait_for_plan, write_plan
@@ -69,7 +68,8 @@ def load_plan(params: StudyParams, given: Mapping[str, object]) -> RunPlan:
         except FileNotFoundError:
             pass
     data = load_study(params.study, seed=params.seed, daily_rule=params.daily_rule, panel_file=params.panel_file,
-                      events_file=params.events_file, default_depth=params.default_depth)
+                      events_file=params.events_file, default_depth=params.default_depth,
+                      event_shift=params.event_shift, add_event=params.add_event)
     plan = build_plan(params, data)
     if params.output_dir:
         write_plan(plan, params.output_dir)
@@ -77,14 +77,16 @@ def load_plan(params: StudyParams, given: Mapping[str, object]) -> RunPlan:
 
 
 def setup(notebook: str, namespace: Mapping[str, object]) -> NotebookContext:
-    """Typed parameters from ``namespace``, the run plan and the output writer of ``notebook``;
-    shows the display set-up and the data banner."""
-    names = {f.name for f in dataclasses.fields(StudyParams)}
-    given = {k: v for k, v in namespace.items() if k in names}
-    params = StudyParams(**given)
+    """Typed parameters from ``namespace`` (text that ``papermill -p`` gave, such as
+    ``countries '["us","in"]'``, is converted, and the typed values are written back into it),
+    the run plan and the output writer of ``notebook``; shows the display set-up and the data banner."""
+    params = from_namespace(dict(namespace))
     params.check()
+    given = {k: v for k, v in params.as_dict().items() if k in namespace}
     display.setup()
     plan = load_plan(params, given)
+    if isinstance(namespace, MutableMapping):  # the notebook's own variables get the plan's typed values
+        namespace.update({k: v for k, v in plan.params.as_dict().items() if k in namespace and k != "output_dir"})
     out = Outputs(params.output_dir, notebook)
     banner(plan.data.synthetic, plan.data.title)
     return NotebookContext(plan.params, plan, out)

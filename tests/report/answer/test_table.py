@@ -82,20 +82,20 @@ def test_an_app_at_number_one_is_a_lower_bound_on_climb_and_downloads(answer):
     assert r["downloads_factor_low"] == pytest.approx(math.exp(0.8 * 3.2))
     s = r["sentence"]
     assert "at least" in s and "#1" in s and "lower bounds" in s
-    assert f"rose at least {fmt(math.exp(3.7))}-fold" in s and f"at least {fmt(math.exp(3.2))}-fold with 95%" in s
-    assert f"at least {fmt(math.exp(0.8 * 3.2))}\u00d7 downloads" in s
+    assert f"saw \u00d7{fmt(math.exp(3.7))} more use (at least \u00d7{fmt(math.exp(3.2))} more use with 95%" in s
+    assert f"at least \u00d7{fmt(math.exp(0.8 * 3.2))} more downloads" in s
 
 
 def test_a_contract_bound_is_a_one_sided_interval_and_reads_at_least(answer):
     r = pick(answer, "Signal", "us", "X01")
     assert r["kind"] == "bound" and r["estimate"] is None and r["ci_low"] is None and r["ci_high"] == -1.1
-    assert f"rose at least {fmt(math.exp(1.1))}-fold" in r["sentence"]
+    assert f"saw at least \u00d7{fmt(math.exp(1.1))} more use (one-sided 95% bound)" in r["sentence"]
     assert "the pre-period is below the chart depth" in r["sentence"]
     lower = answer_table(pl.DataFrame([row("MeWe", "us", "ios", "X07", "level", kind="bound", side="lower",
                                            bound=-2.0, reason="r")], schema=effects().schema),
                          truth=None, synthetic=False)
     assert lower["ci_low"][0] == -2.0 and lower["ci_high"][0] is None
-    assert f"rose at most {fmt(math.exp(2.0))}-fold" in lower["sentence"][0]
+    assert f"saw at most \u00d7{fmt(math.exp(2.0))} more use" in lower["sentence"][0]
 
 
 def test_not_identified_says_why_and_has_no_numbers(answer):
@@ -118,22 +118,32 @@ def test_sentence_numbers_equal_the_table_s(answer):
     checked = 0
     for r in answer.filter(pl.col("kind") == "estimate", pl.col("estimand") != "slope").iter_rows(named=True):
         s = r["sentence"]
-        if r["ci_high"] < 0:
-            m = re.search(rf"rose {NUM}-fold \(95% CI {NUM}\u2013{NUM}\)", s)
+        x = "\u00d7"
+        if r["ci_high"] < 0:  # climbed: more use, multiples exp(-L)
+            m = re.search(rf"saw {x}{NUM} more use \(95% CI {x}{NUM}\u2013{x}{NUM} more use\)", s)
             want = (math.exp(-r["estimate"]), math.exp(-r["ci_high"]), math.exp(-r["ci_low"]))
-        elif r["ci_low"] > 0:
-            m = re.search(rf"fell {NUM}-fold \(95% CI {NUM}\u2013{NUM}\)", s)
+        elif r["ci_low"] > 0:  # fell: less use, multiples exp(L) (never below 1)
+            m = re.search(rf"saw {x}{NUM} less use \(95% CI {x}{NUM}\u2013{x}{NUM} less use\)", s)
             want = (math.exp(r["estimate"]), math.exp(r["ci_low"]), math.exp(r["ci_high"]))
-        else:
-            m = re.search(rf"no clear change \(rank multiplied by {NUM}, 95% CI {NUM}\u2013{NUM}\)", s)
-            want = (math.exp(-r["estimate"]), math.exp(-r["ci_high"]), math.exp(-r["ci_low"]))
+        else:  # spans no change: from less to more use
+            m = re.search(rf"no clear change \({x}{NUM} (more|less) use; 95% CI {x}{NUM} less to {x}{NUM} more use\)", s)
+            e = math.exp(-r["estimate"])
+            assert m and m.group(2) == ("more" if e >= 1 else "less"), s
+            m = re.search(rf"no clear change \({x}{NUM} (?:more|less) use; 95% CI {x}{NUM} less to {x}{NUM} more use\)", s)
+            want = (max(e, 1 / e), math.exp(r["ci_high"]), math.exp(-r["ci_low"]))
         assert m, s
         for got, w in zip(m.groups(), want, strict=True):  # two significant digits
             assert num(got) == pytest.approx(w, rel=0.05)
         if r["estimand"] == "window_average":
-            d = re.search(rf"{NUM}\u2013{NUM}\u00d7 downloads", s)
-            assert num(d.group(1)) == pytest.approx(r["downloads_factor_low"], rel=0.05)
-            assert num(d.group(2)) == pytest.approx(r["downloads_factor_high"], rel=0.05)
+            lo_d, hi_d = r["downloads_factor_low"], r["downloads_factor_high"]
+            if lo_d >= 1:
+                d, want_d = re.search(rf"\u00d7{NUM}\u2013\u00d7{NUM} more downloads", s), (lo_d, hi_d)
+            elif hi_d < 1:  # fewer downloads: the multiples inverted, so never below 1
+                d, want_d = re.search(rf"\u00d7{NUM}\u2013\u00d7{NUM} fewer downloads", s), (1 / hi_d, 1 / lo_d)
+            else:
+                d, want_d = re.search(rf"\u00d7{NUM} fewer to \u00d7{NUM} more downloads", s), (1 / lo_d, hi_d)
+            assert d, s
+            assert [num(g) for g in d.groups()] == pytest.approx(list(want_d), rel=0.05)
             assert "exponent 0.8\u20131.1" in s
         checked += 1
     assert checked == 7
@@ -141,7 +151,7 @@ def test_sentence_numbers_equal_the_table_s(answer):
 
 def test_slope_sentence_gives_the_daily_percentage(answer):
     s = pick(answer, "Telegram", "gb", "X01", "slope")["sentence"]
-    m = re.search(rf"climbed {NUM}% per day \(95% CI {NUM} to {NUM}%\)", s)
+    m = re.search(rf"saw {NUM}% more use per day \(95% CI {NUM}\u2013{NUM}% more use per day\)", s)
     assert [num(x) for x in m.groups()] == pytest.approx(
         [100 * math.expm1(0.03), 100 * math.expm1(0.01), 100 * math.expm1(0.05)], rel=0.05)
 
@@ -205,8 +215,9 @@ def test_paragraphs_cover_every_seed_app_and_the_selected_ones(answer, events):
     assert note.startswith("The data cannot separate these events") and "X04+X05" in note
     assert "Twitter permanently suspends @realDonaldTrump" in note
     # Telegram leads with the US and lists the UK as a rank multiple with its interval
-    assert text["Telegram"].startswith("In the US (App Store), Telegram")
-    assert f"the UK (App Store) \u00d7{fmt(math.exp(1.2))} ({fmt(math.exp(0.8))}\u2013{fmt(math.exp(1.6))})" \
+    assert text["Telegram"].startswith("In the US (App Store), by its rank, Telegram")
+    assert (f"the UK (App Store) \u00d7{fmt(math.exp(1.2))} more use (\u00d7{fmt(math.exp(0.8))}\u2013"
+            f"\u00d7{fmt(math.exp(1.6))} more use)") \
         in text["Telegram"]
     assert "no window-average estimate" in text["Parler"] and "no window-average estimate" in text["Discord"]
 
@@ -217,7 +228,7 @@ def test_a_paragraph_leads_with_an_identified_series_and_counts_the_rest(events)
                         row("MeWe", "gb", "ios", None, "window_average", kind="not_identified", reason="why")],
                        schema=effects().schema)
     text = dict(answer_paragraphs(answer_table(eff, truth=None, synthetic=False, events=events), events=events))
-    assert text["MeWe"].startswith("In the US (Google Play), MeWe's rank rose")
+    assert text["MeWe"].startswith("In the US (Google Play), by its rank, MeWe saw \u00d7")
     assert "not identified in 2 other series" in text["MeWe"]
 
 
@@ -233,3 +244,29 @@ def test_answer_csv_round_trips_with_empty_cells_as_nulls(answer, tmp_path):
     back = read_answer(p)
     assert_frame_equal(back, answer, rel_tol=1e-8)  # 8 decimals in the CSV
     assert back["event_id"].null_count() == 4 and back["true_value"].null_count() == answer["true_value"].null_count()
+
+
+def test_discord_br_a_rank_that_fell_reads_less_use_in_every_sentence(events):
+    """Issue 21, item 6: Discord BR's window average was +0.057 (the app fell), and the sentence
+    said "rank multiplied by 0.94", which reads as a climb.  One convention: ×k more / less use,
+    with k >= 1 (here exp(0.057) = 1.06 -> '×1.1 less use')."""
+    eff = pl.DataFrame([row("Discord", "br", "ios", None, "window_average", e=0.057, lo=-0.05, hi=0.16),
+                        row("Discord", "br", "ios", "X09", "level", e=0.2, lo=0.1, hi=0.3)], schema=effects().schema)
+    a = answer_table(eff, truth=None, synthetic=False, events=events)
+    wa = pick(a, "Discord", "br", None, "window_average")["sentence"]
+    assert "saw no clear change (\u00d71.1 less use; 95% CI \u00d7" in wa
+    # exp(-0.16) = 0.85 -> 1/0.85 = 1.17 less; exp(0.05) = 1.05 more
+    assert f"95% CI \u00d7{fmt(math.exp(0.16))} less to \u00d7{fmt(math.exp(0.05))} more use" in wa
+    assert "multiplied" not in wa and "0.9" not in wa
+    ev = pick(a, "Discord", "br", "X09")["sentence"]
+    assert f"saw \u00d7{fmt(math.exp(0.2))} less use (95% CI \u00d7{fmt(math.exp(0.1))}\u2013\u00d7{fmt(math.exp(0.3))} less use)" in ev
+    para = dict(answer_paragraphs(a, ["Discord"], events))["Discord"]
+    assert "less use" in para and "more use (" not in para.split(";")[0]
+
+
+def test_no_sentence_shows_a_multiple_below_one(answer):
+    """The word carries the direction; a number after × is never below 1."""
+    text = " ".join(answer["sentence"].to_list())
+    shown = [num(x) for x in re.findall(r"\u00d7([\d.,]+)", text)]
+    assert shown and min(shown) >= 1.0
+    assert set(re.findall(r"\u00d7[\d.,]+ (\w+)", text)) <= {"more", "less", "fewer"}

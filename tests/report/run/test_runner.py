@@ -12,6 +12,7 @@ import pytest
 
 from analysis import cli
 from analysis.report.run import runner
+from analysis.report.run.storage import read_notebook
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_run_leaves_the_callers_environment_alone_and_gives_the_kernel_its_own(e
                        / "kernel.json").read_text())
     assert spec["env"] == dict(sorted(runner.RUN_ENV.items()))
     # the kernel saw it: with EXODUS_RUN=1 charts are rendered by the offline renderer (display.setup)
-    nb = nbformat.read(outcome.path / "notebooks" / "02_its.ipynb", as_version=4)
+    nb = read_notebook(outcome.path / "notebooks" / "02_its.ipynb")  # stored as .ipynb.gz
     html_outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                     if "text/html" in o.get("data", {})]
     assert any("exodus-chart" in o["data"]["text/html"] for o in html_outputs)
@@ -55,7 +56,7 @@ def test_run_writes_a_complete_version(first_run, reports):
     for name in ("index.html", "manifest.json"):
         assert (v / name).is_file(), name
     for nb in runner.NOTEBOOK_ORDER:
-        assert (v / "notebooks" / nb).is_file()
+        assert (v / "notebooks" / f"{nb}.gz").is_file() and not (v / "notebooks" / nb).exists()
     figures = sorted((v / "figures").glob("*.vl.json"))
     assert len(figures) >= 5
     for f in figures:
@@ -73,7 +74,7 @@ def test_manifest_records_provenance(first_run):
     assert set(m["git"]) == {"commit", "dirty"}
     assert m["environment"]["python"].startswith("3.11")
     assert {"polars", "altair", "statsmodels", "papermill"} <= set(m["environment"]["packages"])
-    assert m["parameters"]["intervention_date"] == "2021-01-08"
+    assert m["parameters"]["comparison_cutoff"] == "2021-01-08"
     names = {i["name"] for i in m["inputs"]}
     assert {"demo_panel.csv", "events_jan2021.csv"} <= names
     for i in m["inputs"]:
@@ -85,7 +86,7 @@ def test_manifest_records_provenance(first_run):
 @pytest.mark.slow
 def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
     for nb_name in runner.NOTEBOOK_ORDER:
-        nb = nbformat.read(first_run.path / "notebooks" / nb_name, as_version=4)
+        nb = read_notebook(first_run.path / "notebooks" / nb_name)
         assert "start_time" not in json.dumps(nb.metadata)
         for cell in nb.cells:
             assert cell.id.startswith("cell-")
@@ -120,7 +121,7 @@ def test_rerun_reproduces_tables_and_figure_specs_byte_for_byte(first_run, repor
     again = runner.run("demo", {}, root=reports, force=True)
     try:
         assert again.status == "complete" and again.path != first_run.path
-        for kind, pattern in (("tables", "*.csv"), ("figures", "*.vl.json"), ("figures", "*.svg"), ("notebooks", "*.ipynb")):
+        for kind, pattern in (("tables", "*.csv"), ("figures", "*.vl.json"), ("figures", "*.svg"), ("notebooks", "*.ipynb.gz")):
             old = sorted((first_run.path / kind).glob(pattern))
             assert old
             for f in old:
@@ -204,7 +205,7 @@ def test_cli_bad_parameter_exits_2_before_running(reports, monkeypatch, capsys):
 def test_cli_params_lists_types_defaults_and_help(capsys):
     assert cli.main(["params"]) == 0
     out = capsys.readouterr().out
-    assert "intervention_date" in out and "list[str]" in out and "first post-intervention day" in out
+    assert "comparison_cutoff" in out and "list[str]" in out and "single-cutoff comparison model" in out
 
 
 @pytest.mark.slow
@@ -228,3 +229,44 @@ def test_two_runs_at_once_do_not_clobber_each_other(tmp_path):
     index = (tmp_path / "index.html").read_text()
     assert all(v.name in index for v in versions)
     assert not list((tmp_path / "demo").glob(".build-*"))
+
+
+@pytest.mark.slow
+def test_every_figure_fits_in_1280_px_and_the_version_shares_its_inputs(first_run, reports):
+    """Issue 21, item 8: every figure (SVG and PNG) at most 1,280 px wide; inputs hard-linked
+    to the study's content-addressed store; notebooks stored compressed."""
+    import struct
+
+    from analysis.figures.decomposition import MAX_WIDTH
+
+    v = first_run.path
+    for svg in (v / "figures").glob("*.svg"):
+        width = float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg.read_text()).group(1))
+        assert width <= MAX_WIDTH, svg.name
+    for png in (v / "figures").glob("*.png"):
+        assert struct.unpack(">I", png.read_bytes()[16:20])[0] <= MAX_WIDTH, png.name  # IHDR width
+    for f in (v / "inputs").iterdir():
+        blob = reports / "demo" / ".inputs" / runner.sha256(f.read_bytes())
+        assert blob.stat().st_ino == f.stat().st_ino, f.name
+
+
+@pytest.mark.slow
+def test_a_registry_edit_given_to_exodus_run_moves_the_published_answer(reports):
+    """`-p event_shift=X10:+3` reaches every notebook: the answer table's X10 term moves, the
+    window-average estimate does not (it compares with the pre-period forecast), and the
+    parameter is recorded as changed."""
+    import polars as pl
+
+    from analysis.report.answer.table import read_answer
+
+    sel = {"apps": "Telegram", "countries": "us,in"}
+    runs = [runner.run("demo", {**sel, **extra}, root=reports) for extra in ({}, {"event_shift": "X10:+3"})]
+    assert [r.status for r in runs] == ["complete", "complete"], [r.message for r in runs]
+    base, moved = (read_answer(next((r.path / "tables").glob("*-answer.csv"))) for r in runs)
+    key = (pl.col("app_name") == "Telegram") & (pl.col("country") == "us")
+    x10 = [a.filter(key, pl.col("event_id") == "X10")["estimate"].item() for a in (base, moved)]
+    assert abs(x10[0] - x10[1]) > 1e-3
+    wa = [a.filter(key, pl.col("estimand") == "window_average")["estimate"].item() for a in (base, moved)]
+    assert wa[0] == pytest.approx(wa[1], abs=1e-9)
+    m = json.loads((runs[1].path / "manifest.json").read_text())
+    assert m["parameters"]["event_shift"] == ["X10:+3"]
