@@ -12,6 +12,7 @@ import pytest
 
 from analysis import cli
 from analysis.models.engine import estimate as engine
+from tests.cli.test_bad_input import CUSTOM, GOOD, HEADER, panel_rows  # noqa: F401
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -154,3 +155,56 @@ def test_why_hac_is_refused_coverage_with_a_one_day_segment():
                          for n, v in zip(("level", "level@b"), truth, strict=True)]
     assert max(cover["hac"]) < 0.6  # measured 0.437 and 0.387
     assert min(cover["ar1"]) > 0.9  # measured 0.970 and 0.943
+
+
+DAYS = [date(2021, 1, 1) + __import__("datetime").timedelta(days=i) for i in range(40)]
+
+
+def _fit(capsys, path, *extra):
+    code = cli.main(["fit", str(path), "--date-col", "d", "--outcome", "y", "--intervention", "2021-01-20", *extra])
+    err = capsys.readouterr().err.strip()
+    print(err)
+    return code, err
+
+
+def _frame(y, **cols) -> pl.DataFrame:
+    return pl.DataFrame({"d": DAYS[: len(y)], "y": y, **cols})
+
+
+@pytest.mark.parametrize(("make", "extra", "phrases"), [
+    (lambda: _frame([5.0] * 40), [], ["group (the only group)", "constant (5 on all 40 rows)"]),
+    (lambda: pl.concat([_frame([float(i % 7) + i / 10 for i in range(40)], g=["a"] * 40),
+                        _frame([float(i % 5) + i / 7 for i in range(30)], g=["b"] * 30)]),
+     ["--intervention", "2021-02-05", "--by", "g", "--seasonality", "none"],
+     ["group g=b", "rank-deficient", "level@2021-02-05"]),
+    (lambda: _frame([1.0 + i for i in range(39)] + [float("inf")]), [], ["column 'y', row 40", "not a finite number"]),
+    (lambda: _frame(DAYS[:40]), [], ["column 'y'", "type Date", "refused rather than cast"]),
+    (lambda: _frame([i % 2 == 0 for i in range(40)]), [], ["column 'y'", "type Boolean"]),
+    (lambda: _frame([[1.0, 2.0]] * 40), [], ["column 'y'", "type List"]),
+    (lambda: _frame([1.0 + i for i in range(40)]), ["--outcome", "d"], ["--outcome and --date-col are the same column 'd'"]),
+])
+def test_fit_refuses_degenerate_designs_naming_group_or_row(make, extra, phrases, tmp_path, capsys):
+    path = tmp_path / "data.parquet"
+    make().write_parquet(path)
+    code, err = _fit(capsys, path, *extra)
+    assert code == 2 and err.startswith("exodus: error: ") and "\n" not in err and "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in err, (phrase, err)
+
+
+def test_fit_caps_what_by_may_allocate(tmp_path, capsys):
+    n = 5000  # one group per row, 5,000 days: 25 million cells
+    days = pl.date_range(date(2000, 1, 1), date(2000, 1, 1) + __import__("datetime").timedelta(days=n - 1), "1d", eager=True)
+    path = tmp_path / "wide.csv"
+    pl.DataFrame({"d": days, "y": [float(i % 9) for i in range(n)], "id": [f"r{i}" for i in range(n)]}).write_csv(path)
+    code = cli.main(["fit", str(path), "--date-col", "d", "--outcome", "y", "--intervention", "2005-01-01", "--by", "id"])
+    err = capsys.readouterr().err.strip()
+    print(err)
+    assert code == 2 and "5,000 groups x 5,000 periods = 25,000,000 cells" in err and "unique per row" in err
+
+
+def test_fit_names_the_row_of_a_ragged_csv(tmp_path, capsys):
+    path = tmp_path / "ragged.csv"
+    path.write_text("d,y\n" + "".join(f"{d},{i}\n" for i, d in enumerate(DAYS)).replace("2021-01-04,3\n", "2021-01-04,3,9\n"))
+    code, err = _fit(capsys, path)
+    assert code == 2 and "ragged.csv" in err and "row 4" in err and "truncate_ragged_lines" not in err

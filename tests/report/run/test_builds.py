@@ -72,7 +72,7 @@ def test_a_finished_build_releases_and_removes_its_owner_lock(tmp_path):
 def test_a_symlinked_study_directory_is_refused_and_nothing_is_written_through_it(tmp_path, monkeypatch, capsys):
     from analysis import cli
     from analysis.report.run import runner
-    from tests.cli.test_bad_input import _fast_execute
+    from tests.report.run.test_publish import _fast_execute
 
     monkeypatch.setattr(runner, "_execute", _fast_execute())
     reports, elsewhere = tmp_path / "reports", tmp_path / "elsewhere"

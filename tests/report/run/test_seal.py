@@ -103,7 +103,7 @@ def test_the_landing_page_never_shows_content_from_a_manifest_that_fails_verific
 
 
 def test_a_real_build_writes_a_sealed_manifest_whose_edits_verify_names(tmp_path, monkeypatch):
-    from tests.cli.test_bad_input import _fast_execute
+    from tests.report.run.test_publish import _fast_execute
 
     monkeypatch.setattr(runner, "_execute", _fast_execute())
     out = runner.run("demo", {"apps": "Telegram", "countries": "us"}, root=tmp_path)
