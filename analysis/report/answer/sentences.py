@@ -89,7 +89,7 @@ def event_label(term: str, names: dict[str, tuple[str, str]]) -> str:
     return f"{term} ({text})"
 
 
-USE_WORDS = {"rank": "use", "attention": "attention", "views": "attention"}  # what "more" is more of
+USE_WORDS = {"rank": "use", "attention": "attention", "views": "attention", "dp-views": "attention"}  # what "more" is more of
 
 
 def direction(m: float, word: str = "use") -> str:

@@ -53,7 +53,7 @@ def study_answers(root: Path, found: Sequence[tuple[Path, dict | None, str]]) ->
                     "created_utc": m.get("created_utc"), "changed": C.changed_parameters(m),
                     "terms": C.answer_terms(d, m), "paragraphs": m["answer"].get("paragraphs") or [],
                     "notes": m["answer"].get("notes") or [], "figure": f"{rel}/{fig}" if fig else None,
-                    "coverage": m["answer"].get("coverage")})
+                    "coverage": m["answer"].get("coverage"), "dir": d})
     return out
 
 
@@ -73,6 +73,14 @@ def _terms_table(terms: Sequence[dict]) -> str:
             f"<thead><tr><th>series</th>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
+def _headline(a: dict) -> str:
+    """The version's abstract and headline table (:func:`analysis.report.answer.headline.index_html`),
+    '' when it has no attribution table (older versions: the terms table stands in)."""
+    from analysis.report.answer.headline import index_html
+
+    return index_html(a["dir"]) if a.get("dir") is not None else ""
+
+
 def study_block(a: dict) -> str:
     """One study's answer: heading with study and data kind, version and changed parameters,
     the terms table, the paragraphs (collapsed), the decomposition and the truth coverage."""
@@ -87,7 +95,7 @@ def study_block(a: dict) -> str:
             f"<p>Study <b>{html.escape(a['study'])}</b> ({kind} data), newest complete version "
             f"<a href='{html.escape(a['href'])}'>{html.escape(str(a['version']))}</a>; parameters that differ from "
             f"the study's defaults: {html.escape(C.changed_text(a['changed'], 12) if a['changed'] else 'none')}.</p>"
-            + _terms_table(a["terms"])
+            + (_headline(a) or _terms_table(a["terms"]))
             + "<details><summary>The answer in sentences</summary>"
             + paragraphs_html(a["paragraphs"], a["notes"]) + "</details>" + img + table + "</section>")
 

@@ -252,5 +252,5 @@ def test_fetch_then_run_wiki_views_reports_exactly_the_served_numbers(api, tmp_p
     assert wa["country"].to_list() == ["de", "en"] and set(wa["kind"]) == {"estimate"}
     assert wa["estimate"].to_list() == pytest.approx(want["estimate"].to_list(), rel=1e-9)
     assert wa["estimate"].to_list() == pytest.approx([10 / 14 * math.log(10)] * 2, abs=0.25)
-    assert all("daily pageviews rose" in t for t in wa["sentence"]) and answer["downloads_factor"].null_count() == answer.height
+    assert all("more attention" in t for t in wa["sentence"]) and answer["downloads_factor"].null_count() == answer.height
     assert json.loads((version / "manifest.json").read_text())["headline"][0]["outcome"] == "views"

@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
 import polars as pl
@@ -203,7 +204,8 @@ def test_a_registry_app_without_a_checked_qid_is_a_raw_title_and_says_so(server,
 def readme_commands() -> list[list[str]]:
     """The README's real-data fetch-and-run command, exactly as printed (continuations joined)."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"(exodus data fetch --source wikipedia.*?exodus run --study wiki-views)", text, re.S).group(1)
+    block = re.search(r"((?:\.venv/bin/)?exodus data fetch --source wikipedia.*?exodus run --study wiki-views)",
+                      text, re.S).group(1)
     joined = re.sub(r"\\\n\s*", " ", block)
     return [shlex.split(part) for part in joined.split("&&")]
 
@@ -211,7 +213,7 @@ def readme_commands() -> list[list[str]]:
 @pytest.mark.slow
 def test_the_readme_command_runs_verbatim_against_the_loopback_server(server, tmp_path, monkeypatch):
     cmds = readme_commands()
-    assert [c[:3] for c in cmds] == [["exodus", "data", "fetch"], ["exodus", "run", "--study"]]
+    assert [[Path(c[0]).name, *c[1:3]] for c in cmds] == [["exodus", "data", "fetch"], ["exodus", "run", "--study"]]
     assert "--articles" in cmds[0] and "Signal" in cmds[0][cmds[0].index("--articles") + 1].split(",")
     monkeypatch.chdir(tmp_path)  # the command's relative --lock data/locks/wiki-views.json lands here
     for c in cmds:

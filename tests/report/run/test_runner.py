@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from analysis import cli
-from analysis.report.run import runner
+from analysis.report.run import kernel, runner
 from analysis.report.run.storage import read_notebook
 
 
@@ -38,7 +38,7 @@ def first_run(environ_around_first_run):
 def test_run_leaves_the_callers_environment_alone_and_gives_the_kernel_its_own(environ_around_first_run):
     outcome, before, after = environ_around_first_run
     assert outcome.status == "complete" and after == before
-    spec = json.loads((Path(runner.sys.prefix) / "share" / "jupyter" / "kernels" / runner.RUN_KERNEL_NAME
+    spec = json.loads((Path(kernel.sys.prefix) / "share" / "jupyter" / "kernels" / kernel.RUN_KERNEL_NAME
                        / "kernel.json").read_text())
     assert spec["env"] == dict(sorted(runner.RUN_ENV.items()))
     # the kernel saw it: with EXODUS_RUN=1 charts are rendered by the offline renderer (display.setup)
@@ -55,7 +55,7 @@ def test_run_writes_a_complete_version(first_run, reports):
     assert v.parent == reports / "demo" and v.name.startswith("demo-") and v.name == first_run.version
     for name in ("index.html", "manifest.json"):
         assert (v / name).is_file(), name
-    for nb in runner.NOTEBOOK_ORDER:
+    for nb in kernel.NOTEBOOK_ORDER:
         assert (v / "notebooks" / f"{nb}.gz").is_file() and not (v / "notebooks" / nb).exists()
     figures = sorted((v / "figures").glob("*.vl.json"))
     assert len(figures) >= 5
@@ -80,12 +80,12 @@ def test_manifest_records_provenance(first_run):
     for i in m["inputs"]:
         assert len(i["sha256"]) == 64
         assert runner.sha256((first_run.path / "inputs" / i["name"]).read_bytes()) == i["sha256"]
-    assert [n["status"] for n in m["notebooks"]] == ["complete"] * len(runner.NOTEBOOK_ORDER)
+    assert [n["status"] for n in m["notebooks"]] == ["complete"] * len(kernel.NOTEBOOK_ORDER)
 
 
 @pytest.mark.slow
 def test_executed_notebooks_have_no_errors_and_no_volatile_metadata(first_run):
-    for nb_name in runner.NOTEBOOK_ORDER:
+    for nb_name in kernel.NOTEBOOK_ORDER:
         nb = read_notebook(first_run.path / "notebooks" / nb_name)
         assert "start_time" not in json.dumps(nb.metadata)
         for cell in nb.cells:
@@ -101,7 +101,7 @@ def test_report_is_one_offline_page_under_5_mb(first_run):
     assert "SYNTHETIC DEMO DATA" in text
     assert "<script src=" not in text and "<link" not in text and "cdn.jsdelivr" not in text
     assert text.count("window.vegaEmbed=") == 1  # Vega inlined once per page, not per chart
-    for nb in runner.NOTEBOOK_ORDER:
+    for nb in kernel.NOTEBOOK_ORDER:
         assert f"id='nb-{nb.removesuffix('.ipynb')}'" in text
     assert page.stat().st_size < 5_000_000
 
@@ -176,7 +176,8 @@ def test_failed_run_is_recorded_as_failed_and_exits_nonzero(first_run, reports, 
     nb = nbformat.read(nbdir / "01_data_overview.ipynb", as_version=4)
     nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')"))
     nbformat.write(nb, nbdir / "01_data_overview.ipynb")
-    monkeypatch.setattr(runner, "NOTEBOOKS", nbdir)
+    monkeypatch.setattr(kernel, "NOTEBOOKS", nbdir)  # the notebooks executed
+    monkeypatch.setattr(runner, "NOTEBOOKS", nbdir)  # and fingerprinted
     before = sorted(p.name for p in (reports / "demo").iterdir())
     out = runner.run("demo", {}, root=reports)
     assert out.status == "failed" and out.exit_code == 1
