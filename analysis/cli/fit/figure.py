@@ -15,7 +15,6 @@ import numpy as np
 import polars as pl
 
 from analysis.errors import InputError
-from analysis.figures import fit as fig
 from analysis.models.engine import estimate as engine
 from analysis.models.its import frequency as freqs
 
@@ -24,6 +23,8 @@ def check(args: argparse.Namespace) -> None:
     """Refuse a bad ``--figure`` before anything is fitted or written (exit 2)."""
     if args.figure is None:
         return
+    from analysis.figures import fit as fig  # altair only when a figure is asked for
+
     fig.check_path(args.figure)
     if args.censored_above is not None:
         raise InputError("--figure is not drawn for --censored-above fits (censored values have no point to plot)")
@@ -77,5 +78,7 @@ def draw(args: argparse.Namespace, fits: list[dict], keep: dict) -> None:
     ylabel = f"log({args.outcome})" if args.transform == "log" else args.outcome
     m = fits[0]["model"]
     sub = f"{m['frequency']} data; errors {m['errors']}; slopes {m['slope_unit']}."
+    from analysis.figures import fit as fig  # altair only when a figure is asked for
+
     fig.write(fig.chart(frame, interventions, args.frequency, ylabel, sub, m["interventions"]),
               fig.check_path(args.figure))

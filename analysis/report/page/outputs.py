@@ -37,11 +37,12 @@ def svg_safe(value: object) -> object:
     return value
 
 
-def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list[Path]:
-    """Write ``stem.vl.json``, ``stem.svg`` (and ``stem.png``); return the paths."""
+def write_figure(chart: alt.TopLevelMixin | dict, stem: Path, png: bool = True) -> list[Path]:
+    """Write ``stem.vl.json``, ``stem.svg`` (and ``stem.png``) of a chart or its Vega-Lite spec;
+    return the paths."""
     import vl_convert as vlc
 
-    spec = strict_spec(chart.to_dict())  # NaN/Infinity -> null, noted in usermeta
+    spec = strict_spec(chart if isinstance(chart, dict) else chart.to_dict())  # NaN/Infinity -> null, noted
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_name(stem.name + ".vl.json"), stem.with_name(stem.name + ".svg")]
     out[0].write_text(json.dumps(spec, sort_keys=True, indent=1, allow_nan=False) + "\n", encoding="utf-8")
@@ -51,6 +52,22 @@ def write_figure(chart: alt.TopLevelMixin, stem: Path, png: bool = True) -> list
         out.append(stem.with_name(stem.name + ".png"))
         out[2].write_bytes(vlc.svg_to_png(svg, scale=1))  # native size, <= 1,280 px; from the SVG just drawn
     return out
+
+
+def export_pngs(version_dir: Path, out_dir: Path, scale: float = 1.0) -> list[Path]:
+    """PNG copies of a version's figures (rasterised from its SVGs) written into ``out_dir``,
+    never into the version itself (a published version is immutable): report runs store the
+    Vega-Lite spec and the SVG of every figure, and a paper that needs bitmaps asks for them here."""
+    import vl_convert as vlc
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for svg in sorted((Path(version_dir) / "figures").glob("*.svg")):
+        target = out_dir / (svg.name.removesuffix(".svg") + ".png")
+        target.write_bytes(vlc.svg_to_png(svg.read_text(encoding="utf-8"), scale=scale))
+        written.append(target)
+    return written
 
 
 def write_table(df: pl.DataFrame, path: Path) -> Path:
@@ -99,12 +116,22 @@ class Outputs:
         return path
 
     def figure(self, name: str, chart: alt.TopLevelMixin, description: str) -> None:
-        """Display ``chart`` with its description and save it as ``figures/<notebook>-<name>``."""
+        """Display ``chart`` with its description and save it as ``figures/<notebook>-<name>``
+        (Vega-Lite spec and SVG; PNGs on request: :func:`export_pngs`).  The spec is built once
+        and serves both the files and the display; it is not re-validated against the schema in
+        Python, because drawing its SVG compiles it with Vega-Lite itself, which refuses an
+        invalid spec (a figure that cannot be drawn fails its cell)."""
         from IPython.display import HTML, display
 
+        from analysis.report.page.display import RENDERER, spec_html
+
+        spec = chart.to_dict(validate=False)
         if self.root is not None:
-            write_figure(chart, self.path("figures", name))
-        display(chart)
+            write_figure(spec, self.path("figures", name), png=False)
+        if alt.renderers.active == RENDERER:  # the report's offline renderer, from the spec already built
+            display({"text/html": spec_html(spec), "text/plain": "<altair chart>"}, raw=True)
+        else:
+            display(chart)
         display(HTML(f"<p class='exodus-figdesc'><b>Figure {html.escape(name)}.</b> {html.escape(description)}</p>"))
 
     def table(self, name: str, df: pl.DataFrame, caption: str) -> None:

@@ -75,7 +75,7 @@ def _line_progress_engine() -> str:
     return name
 
 
-LONGEST_FIRST = ("04_robustness",)
+LONGEST_FIRST = ("03_summary", "04_robustness")  # the two longest first: two workers then finish together
 
 
 def _run_one(nb: Path, build: Path, params: params_mod.StudyParams, kernel: str, cell_timeout: int,

@@ -34,3 +34,26 @@ def test_control_characters_in_labels_do_not_abort_the_static_render(tmp_path):
 def test_svg_safe_replaces_only_what_xml_forbids():
     spec = {"a\x0b": ["ok\ttab\nnl\rcr", "\x00x\ufffe", 1.5, None], "b": {"c": "Ünïcødé 🙂"}}
     assert svg_safe(spec) == {"a\ufffd": ["ok\ttab\nnl\rcr", "\ufffdx\ufffd", 1.5, None], "b": {"c": "Ünïcødé 🙂"}}
+
+
+def test_a_figure_that_vega_lite_cannot_draw_fails_when_it_is_written(tmp_path):
+    """Outputs.figure skips altair's Python schema check (the spec is built once): drawing the
+    SVG compiles it with Vega-Lite, which refuses a spec it cannot draw."""
+    import pytest
+
+    from analysis.report.page.outputs import write_figure
+
+    bad = {"mark": "nosuchmark", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a", "type": "quantitative"}}}
+    with pytest.raises(Exception, match="Vega-Lite to SVG conversion failed"):
+        write_figure(bad, tmp_path / "bad", png=False)
+
+
+def test_export_pngs_rasterises_a_versions_svgs_elsewhere(tmp_path):
+    from analysis.report.page.outputs import export_pngs, write_figure
+
+    version = tmp_path / "v"
+    write_figure({"mark": "point", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a", "type": "quantitative"}}},
+                 version / "figures" / "f", png=False)
+    out = export_pngs(version, tmp_path / "png")
+    assert [p.name for p in out] == ["f.png"] and out[0].read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (version / "figures").iterdir()) == ["f.svg", "f.vl.json"]
