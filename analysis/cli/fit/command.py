@@ -283,14 +283,6 @@ def _all_failed(fits: list[dict], by: list[str]) -> list[dict]:
 # ---------------------------------------------------------------- output
 
 
-def _fmt(v: float | None, p: bool = False) -> str:
-    if v is None:
-        return "NA"
-    if p:
-        return "<0.001" if v < 0.001 else f"{v:.3f}"
-    return f"{v:.4g}"
-
-
 def format_table(fits: list[dict], alpha: float) -> str:
     """Readable text: one block per group."""
     level = f"{round((1 - alpha) * 100)}%"
@@ -319,20 +311,20 @@ def format_table(fits: list[dict], alpha: float) -> str:
         d = f["diagnostics"]
         if not d:
             continue
-        parts = [f"Durbin-Watson {_fmt(d.get('durbin_watson'))}",
-                 f"Ljung-Box p {_fmt(d.get('ljung_box_p'), True)} (lag {d.get('ljung_box_lag')})",
-                 f"lag-1 ACF {_fmt(d.get('residual_acf1'))}"] if "ljung_box_p" in d else []
+        parts = [f"Durbin-Watson {fit_options.fmt_number(d.get('durbin_watson'))}",
+                 f"Ljung-Box p {fit_options.fmt_number(d.get('ljung_box_p'), True)} (lag {d.get('ljung_box_lag')})",
+                 f"lag-1 ACF {fit_options.fmt_number(d.get('residual_acf1'))}"] if "ljung_box_p" in d else []
         for key, label in (("rho", "rho"), ("dispersion", "dispersion"), ("alpha", "NB alpha"),
                            ("hac_maxlags", "HAC lags"), ("n_treated", "treated rows"), ("n_control", "control rows")):
             if d.get(key) is not None and not (key == "hac_maxlags" and m["errors"] != "hac"):
                 if key == "alpha" and m["family"] != "negbin":
                     continue
-                parts.append(f"{label} {_fmt(d[key])}")
+                parts.append(f"{label} {fit_options.fmt_number(d[key])}")
         out.append("   diagnostics: " + ", ".join(parts))
         pt = d.get("parallel_trends")
         if pt:
-            out.append(f"   parallel trends: pre-period slope difference {_fmt(pt['slope_difference'])} "
-                       f"(se {_fmt(pt['se'])}, p {_fmt(pt['p_value'], True)})")
+            out.append(f"   parallel trends: pre-period slope difference {fit_options.fmt_number(pt['slope_difference'])} "
+                       f"(se {fit_options.fmt_number(pt['se'])}, p {fit_options.fmt_number(pt['p_value'], True)})")
         for w in d.get("warnings", []):
             out.append(f"   warning: {w}")
     return "\n".join(out)

@@ -119,7 +119,8 @@ def model_info(model: engine.ModelSpec, args: argparse.Namespace, labels: list[s
     return info
 
 
-def _fmt(v: float | None, p: bool = False) -> str:
+def fmt_number(v: float | None, p: bool = False) -> str:
+    """A number of the text table: four significant digits, p-values as "<0.001", "NA" when missing."""
     if v is None:
         return "NA"
     if p:
@@ -140,12 +141,12 @@ def terms_lines(terms: list[dict], level: str, unit: str, ratios: dict[str, dict
            + (f"   ratio [{level} CI]" if ratios else "")]
     for t in terms:
         has_se = t.get("se") is not None
-        ci = "[" + _fmt(t.get("ci_low")) + ", " + _fmt(t.get("ci_high")) + "]" if has_se else ""
-        line = (f"   {label(t['name']):<{w}}{_fmt(t['estimate']):>11}{_fmt(t.get('se')):>10}   {ci:<24}"
-                f"{_fmt(t.get('p'), True) if has_se else '':>8}")
+        ci = "[" + fmt_number(t.get("ci_low")) + ", " + fmt_number(t.get("ci_high")) + "]" if has_se else ""
+        line = (f"   {label(t['name']):<{w}}{fmt_number(t['estimate']):>11}{fmt_number(t.get('se')):>10}   {ci:<24}"
+                f"{fmt_number(t.get('p'), True) if has_se else '':>8}")
         e = ratios.get(t["name"])
         if e:
-            line += f"   {_fmt(e['ratio'])} [{_fmt(e['ratio_ci_low'])}, {_fmt(e['ratio_ci_high'])}]"
+            line += f"   {fmt_number(e['ratio'])} [{fmt_number(e['ratio_ci_low'])}, {fmt_number(e['ratio_ci_high'])}]"
         out.append(line)
     return out
 
