@@ -179,6 +179,21 @@ def write_json_atomic(path: Path, obj: dict) -> None:
     os.replace(tmp, path)
 
 
+def read_json_lock(path: Path, fmt: str, what: str) -> dict:
+    """The JSON object of a lock file of format ``fmt``; :class:`DataError` naming the file when it
+    is missing, not JSON, or another kind of lock (``what`` says which kind was expected)."""
+    src = str(path)
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError("lock file not found", file=src) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"is not a JSON lock file: {exc}", file=src) from None
+    if not isinstance(raw, dict) or raw.get("format") != fmt:
+        raise DataError(f"not a {what} (format {fmt!r})", file=src)
+    return raw
+
+
 def write_lock(lock: Lock, path: Path) -> None:
     write_json_atomic(path, lock.to_json())
 

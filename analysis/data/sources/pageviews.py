@@ -20,7 +20,6 @@ cached is replaced.  Article names never become paths directly: :func:`analysis.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import polars as pl
 
 from analysis.config import wikimedia_api, wikimedia_user_agent
 from analysis.data.slug import slug as slugify  # the project's one slug function (issue 11)
+from analysis.data.sources.lock import read_json_lock
 from analysis.data.sources.remote import Http, NotFound, RemoteError
 from analysis.errors import DataError, InputError
 
@@ -165,14 +165,7 @@ class ViewsLock:
 
 def read_views_lock(path: Path) -> ViewsLock:
     src = str(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("lock file not found", file=src) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"is not a JSON lock file: {exc}", file=src) from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise DataError(f"not a Wikimedia pageview lock (format {FORMAT!r})", file=src)
+    raw = read_json_lock(path, FORMAT, "Wikimedia pageview lock")
     try:
         entries = [Entry(**{k: e.get(k) for k in Entry.__dataclass_fields__}) for e in raw["entries"]]
         lock = ViewsLock(list(raw["projects"]), date.fromisoformat(raw["start"]), date.fromisoformat(raw["end"]),

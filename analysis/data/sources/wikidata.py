@@ -106,9 +106,9 @@ def title_url(api: str, site: str, title: str) -> str:
     return f"{api}?action=wbgetentities&sites={site}&titles={t}&props=sitelinks&format=json&normalize=yes&redirects=yes"
 
 
-def parse_title(body: bytes, url: str, site: str) -> dict | None:
-    """``{"qid", "title"}`` of the item a title lookup found (its ``site`` sitelink: the article's
-    own title, a redirect followed), or None when the title has no item (``"-1": {"missing"}``)."""
+def _entities(body: bytes, url: str) -> dict:
+    """The ``entities`` object of a ``wbgetentities`` response; :class:`RemoteError` naming the URL
+    for a body that is not the API's JSON, an API error, or a response without entities."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -119,6 +119,13 @@ def parse_title(body: bytes, url: str, site: str) -> dict | None:
     entities = payload.get("entities") if isinstance(payload, dict) else None
     if not isinstance(entities, dict):
         raise RemoteError(f"{url}: the Wikidata response has no 'entities' object")
+    return entities
+
+
+def parse_title(body: bytes, url: str, site: str) -> dict | None:
+    """``{"qid", "title"}`` of the item a title lookup found (its ``site`` sitelink: the article's
+    own title, a redirect followed), or None when the title has no item (``"-1": {"missing"}``)."""
+    entities = _entities(body, url)
     for ent in entities.values():
         if isinstance(ent, dict) and "missing" not in ent and site in (ent.get("sitelinks") or {}):
             return {"qid": str(ent["id"]), "title": str(ent["sitelinks"][site]["title"])}
@@ -131,16 +138,7 @@ def parse_sitelinks(body: bytes, url: str, qids: list[str]) -> dict[str, dict]:
     A body that is not the API's JSON, an API error, or a requested item that is missing is a
     :class:`RemoteError` naming the URL and the QID (exit 1), never a silent skip.
     """
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RemoteError(f"{url}: the Wikidata response is not complete JSON ({exc.msg}): truncated?") from None
-    if isinstance(payload, dict) and "error" in payload:
-        err = payload["error"]
-        raise RemoteError(f"{url}: Wikidata API error {err.get('code')!r}: {err.get('info')}")
-    entities = payload.get("entities") if isinstance(payload, dict) else None
-    if not isinstance(entities, dict):
-        raise RemoteError(f"{url}: the Wikidata response has no 'entities' object")
+    entities = _entities(body, url)
     out = {}
     for q in qids:
         ent = entities.get(q) or next((e for e in entities.values() if isinstance(e, dict)

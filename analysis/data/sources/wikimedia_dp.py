@@ -26,7 +26,6 @@ as for the other sources.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.config import wikimedia_dp_base, wikimedia_user_agent
+from analysis.data.sources.lock import read_json_lock
 from analysis.data.sources.remote import Http, NotFound, RemoteError
 from analysis.errors import DataError, InputError
 
@@ -181,14 +181,7 @@ class DPLock:
 def read_dp_lock(path: Path) -> DPLock:
     """Read and validate a wiki-dp lock; DataError names the file and the day."""
     src = str(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("lock file not found", file=src) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"is not a JSON lock file: {exc}", file=src) from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise DataError(f"not a Wikimedia differentially-private pageview lock (format {FORMAT!r})", file=src)
+    raw = read_json_lock(path, FORMAT, "Wikimedia differentially-private pageview lock")
     try:
         days = [DayEntry(**{k: d.get(k) for k in DayEntry.__dataclass_fields__}) for d in raw["days"]]
         lock = DPLock(dict(raw["apps"]), date.fromisoformat(raw["start"]), date.fromisoformat(raw["end"]), days,

@@ -3,7 +3,7 @@
 Issue 8 ("Evidence required"): on the demo, the per-event 95% intervals must cover the true
 per-event effects of the migration apps (non-zero truths, not only null apps) at least 88% of the
 time, reported by app and error model; bounds must hold.  The functions here take an Effects frame
-(``/work/notes/contract.md``) and the truth on the same keys (:func:`analysis.models.events.estimates.demo_truth`).
+(:data:`analysis.models.events.fit.EFFECTS_SCHEMA`) and the truth on the same keys (:func:`analysis.models.events.estimates.demo_truth`).
 
 An *entry bound* (:mod:`analysis.models.events.bounds`) bounds the cumulative effect of the terms up
 to the app's entry into the chart, so its truth is the sum of the true per-event effects of the

@@ -20,7 +20,7 @@ unmodelled breaks (diagnostics and the Lopez Bernal checklist): rho-hat at its b
 (>= ``RHO_AT_BOUND``), and the full-window rho-hat exceeding the pre-period-only rho-hat by more
 than ``RHO_JUMP`` (breaks the design does not model push rho towards 1).
 
-The output is the *Effects frame* of ``/work/notes/contract.md``; see :data:`EFFECTS_SCHEMA`.
+The output is the *Effects frame*, one row per series, event term and estimand: :data:`EFFECTS_SCHEMA`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The answer: one table of per-event and window-average effects, in numbers and sentences.
 
 Input is the Effects frame of :mod:`analysis.models.events.design` (one row per series x
-estimand; see ``/work/notes/contract.md``): log-rank effects (negative = climbed the chart),
+estimand; :data:`analysis.models.events.fit.EFFECTS_SCHEMA`): log-rank effects (negative = climbed the chart),
 ``kind`` estimate | bound | not_identified.  :func:`answer_table` turns it into the table named
 ``answer`` (``tables/<notebook>-answer.csv``), with exactly :data:`ANSWER_COLUMNS`:
 
