@@ -20,6 +20,7 @@ import math
 from analysis.errors import InputError
 
 OUTCOMES = ("rank", "attention", "views", "dp-views")
+POSITION_OUTCOMES = ("rank", "attention")  # whole chart positions (rounded): intervals carry the rounding
 NOUNS = {"rank": "rank", "attention": "pageview-chart rank", "views": "daily pageviews",
          "dp-views": "daily pageviews"}
 SCALES = {"rank": "change in log(rank) (negative = climbed)",

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.data.outcome import POSITION_OUTCOMES
 from analysis.models.events.attribution import parse_groups
 from analysis.models.events.design import EventDesign, build_event_design, terms_frame
 from analysis.models.events.fit import KEYS, fit_events
@@ -214,7 +215,7 @@ def attribution_frame(fit, data, spec: EventStudySpec) -> pl.DataFrame:
     from analysis.models.events import attribution
 
     groups = event_groups(data.events, dict(spec.groups))
-    c = attribution.contrasts(fit, groups, spec.window_days)
+    c = attribution.contrasts(fit, groups, spec.window_days, positions=data.outcome in POSITION_OUTCOMES)
     if data.truth is None or getattr(data.truth, "world", None) is None or c.height == 0:
         return c.with_columns(pl.lit(None, pl.Float64).alias("true_value"))
     window = (c["window_start"][0], c["window_end"][0])

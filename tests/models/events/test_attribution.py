@@ -164,22 +164,50 @@ COVERED = ((pl.col("ci_low") <= pl.col("true_value")) & (pl.col("true_value") <=
 
 
 @pytest.mark.slow
-def test_group_intervals_cover_the_reranked_demo_truth_as_the_per_event_terms_do():
+def test_group_intervals_cover_the_reranked_demo_truth_at_the_issues_target():
     """95% intervals of the group contributions against the generator's truth (its world re-ranked
-    with the group's terms off), default demo and two other seeds.  Measured: 0.871 (122 of 140
-    rows; the per-event level terms of the same fits cover their re-ranked truth at 0.87-0.88): the
-    group contrasts inherit the additive log-rank model's misfit to re-ranked positions, they do
-    not lose coverage by combining terms.  The misses sit near the top of the chart, where rank
-    effects are not additive (#1 is a floor): series whose best window rank is 3 or better cover
-    at 0.72 (29 rows), the others at 0.91 (111 rows).  Pinned at >= 0.85."""
+    with the group's terms off), default demo and two other seeds, pooled (issue: >= 0.90 over at
+    least 30 rows).  Measured: 0.907 (127 of 140 rows; per seed 0.936, 0.936, 0.848).  Without the
+    rounding term (``position_rounding_sd``) it was 0.871: the misses sat near the top of the chart,
+    where whole positions are coarse on the log scale."""
     c = _coverage_rows()
     assert c.height >= 30
-    assert c.select(COVERED).item() >= 0.85, c.group_by("seed", "group").agg(pl.len(), COVERED.alias("coverage"))
+    assert c.select(COVERED).item() >= 0.90, c.group_by("seed", "group").agg(pl.len(), COVERED.alias("coverage"))
     truth = c["true_value"].to_numpy()
     assert np.corrcoef(c["estimate"].to_numpy(), truth)[0, 1] > 0.95  # the contrasts track the truth
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 15 asks >= 0.90; measured 0.871 (additive log-rank terms vs re-ranked positions)")
-def test_group_intervals_reach_the_issues_coverage_target():
-    assert _coverage_rows().select(COVERED).item() >= 0.90
+@pytest.mark.parametrize("v1,v0", [(3.2, 4.1), (2.0, 2.3), (10.4, 10.4), (150.0, 180.0), (1.0, 1.6), (0.6, 2.5)])
+def test_position_rounding_sd_matches_simulated_rounding(v1, v0):
+    """An independent reference: Monte Carlo offsets (shared by worlds less than one place apart,
+    independent beyond), positions rounded to whole places and floored at #1; the rms error of the
+    log ratio agrees with ``position_rounding_sd`` to 3%, and is 0 where the worlds coincide."""
+    from analysis.models.events.attribution import position_rounding_sd
+
+    rng = np.random.default_rng(5)
+    u1 = rng.uniform(-0.5, 0.5, 400_000)
+    u0 = u1 if abs(v1 - v0) < 1 else rng.uniform(-0.5, 0.5, u1.size)
+    a, b = np.maximum(np.floor(v1 + u1 + 0.5), 1), np.maximum(np.floor(v0 + u0 + 0.5), 1)
+    rms = float(np.sqrt((((np.log(a) - np.log(b)) - (np.log(v1) - np.log(v0))) ** 2).mean()))
+    got = float(position_rounding_sd(np.log(np.array([v1])), np.log(np.array([v0])))[0])
+    if v1 == v0:
+        assert got == 0.0 and rms == 0.0
+    else:
+        assert got == pytest.approx(rms, rel=0.03)
+    assert position_rounding_sd(np.log(np.array([150.0])), np.log(np.array([180.0])))[0] < 0.005
+
+
+def test_rounding_widens_intervals_only_for_position_outcomes():
+    """Views are not positions: the same fit's contrasts keep the coefficients' se; on ranks the
+    se grows, most where the fitted rank is small."""
+    days = {"X01": 40, "X02": 55}
+    panel = simulate({40: -1.0, 55: -0.5}, seed=3).with_columns(pl.col("rank") / 15)  # near the top: ranks 1-5
+    reg = registry(days)
+    f = fit_events(panel, build_event_design(reg, START, START + timedelta(days=T - 1)), errors="ar1", min_pre=14,
+                   window_days=WINDOW)
+    groups = event_groups(reg, None)
+    keep = pl.col("kind") == "estimate"
+    plain, ranked = (contrasts(f, groups, WINDOW, positions=p).filter(keep) for p in (False, True))
+    se0, se1 = plain["se"].to_numpy(), ranked["se"].to_numpy()
+    assert np.all(se1 >= se0) and np.any(se1 > 1.05 * se0)
+    assert plain["estimate"].to_list() == ranked["estimate"].to_list()
