@@ -12,7 +12,6 @@ from analysis.data.events import load_events
 from analysis.report.answer.section import (
     AnswerSection,
     headline_text,
-    latest_answer,
     load_answer_section,
     publish_answer,
 )
@@ -80,29 +79,6 @@ def test_app_names_are_escaped_everywhere(tmp_path):
     s = AnswerSection(answer_paragraphs(ans, [EVIL], ev), ans, None, [EVIL], None, None)
     page = pages.report_page(manifest(), [], {}, s)
     assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    index = pages.index_page([], {"version": EVIL, "href": "x/index.html", "paragraphs": s.paragraphs,
-                                  "notes": [EVIL], "figure": "x/f.svg"})
-    assert EVIL not in index and index.index("<h2>The answer</h2>") < index.index("<h2>Versions</h2>")
-
-
-def test_index_opens_with_the_newest_complete_answer(tmp_path):
-    runs = []
-    for i, (status, ans) in enumerate([("complete", True), ("complete", True), ("failed", True), ("complete", False)]):
-        d = tmp_path / "demo" / f"v{i}"
-        m = {"status": status, "version": f"v{i}", "created_utc": f"2021-01-0{i + 1}T00:00:00+00:00"}
-        if ans:
-            m["answer"] = {"paragraphs": [["Signal", f"text {i}"]], "notes": [], "figure": "figures/f.svg"}
-        runs.append((d, m))
-    latest = latest_answer(tmp_path, runs)
-    assert latest == {"version": "v1", "href": "demo/v1/index.html", "paragraphs": [["Signal", "text 1"]],
-                      "notes": [], "figure": "demo/v1/figures/f.svg", "coverage": None,
-                      "headline_html": ""}  # no attribution table in this version directory
-    page = pages.index_page([], latest)
-    assert "text 1" in page and "<img src='demo/v1/figures/f.svg'" in page
-    cov = [{"app_name": "all", "n": 20, "n_covered": 18, "coverage": 0.9}]
-    page = pages.index_page([], {**latest, "coverage": cov})
-    assert "Truth coverage" in page and "<td>0.9</td>" in page and page.index("Truth coverage") < page.index("Versions")
-    assert latest_answer(tmp_path, runs[3:]) is None
 
 
 def test_headline_text_states_rank_multiples_and_bounds(published):

@@ -191,22 +191,5 @@ def headline_text(headline: Sequence[dict], n: int = 4) -> str:
     return "; ".join(one(h) for h in list(headline)[:n])
 
 
-def latest_answer(root: Path, manifests: Sequence[tuple[Path, dict]]) -> dict | None:
-    """The answer of the newest complete version among ``manifests`` (directory, manifest), for
-    the versions index, with links relative to ``root``."""
-    done = [(d, m) for d, m in manifests if m.get("status") == "complete" and m.get("answer")]
-    if not done:
-        return None
-    d, m = max(done, key=lambda dm: dm[1].get("created_utc") or "")
-    rel = Path(d).relative_to(root).as_posix()
-    fig = m["answer"].get("figure")
-    from analysis.report.answer.headline import index_html
-
-    return {"version": m.get("version"), "href": f"{rel}/index.html", "paragraphs": m["answer"].get("paragraphs"),
-            "headline_html": index_html(d),
-            "notes": m["answer"].get("notes"), "figure": f"{rel}/{fig}" if fig else None,
-            "coverage": m["answer"].get("coverage")}
-
-
-__all__ = ["latest_answer", "AnswerSection", "publish_answer", "load_answer_section", "answer_html", "headline_text",
+__all__ = ["AnswerSection", "publish_answer", "load_answer_section", "answer_html", "headline_text",
            "headline_from_answer", "paragraphs_html"]

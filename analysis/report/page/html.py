@@ -14,11 +14,9 @@ from functools import cache
 from pathlib import Path
 
 import nbformat
-import polars as pl
 
 from analysis.data.demo.world import SYNTHETIC_LABEL
-from analysis.figures.safejson import script_json
-from analysis.report.answer.section import AnswerSection, answer_html, frame_html, paragraphs_html
+from analysis.report.answer.section import AnswerSection, answer_html
 from analysis.report.page.display import spec_html, vega_bundle
 
 CSS = """
@@ -193,75 +191,3 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
     body = "".join(parts)
     return page(f"Exodus report {m['version']}", body, nav=nav, synthetic=m["synthetic"],
                 charts="exodus-chart" in body, toggle=True)
-
-
-_DIFF_JS = """
-const versions = JSON.parse(document.getElementById('versions-data').textContent);
-const selA = document.getElementById('diff-a'), selB = document.getElementById('diff-b');
-for (const [i, v] of versions.entries()) {
-  for (const sel of [selA, selB]) { const o = document.createElement('option'); o.value = i; o.textContent = v.version + ' (' + v.status + ')'; sel.appendChild(o); }
-}
-if (versions.length > 1) { selA.value = 1; selB.value = 0; }
-function cell(tr, text) { const td = document.createElement('td'); td.textContent = text; tr.appendChild(td); }
-function table(title, a, b, fmt) {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  const t = document.createElement('table'); const cap = document.createElement('caption'); t.appendChild(cap);
-  let n = 0;
-  const head = document.createElement('tr'); ['item', 'A', 'B'].forEach(h => { const th = document.createElement('th'); th.textContent = h; head.appendChild(th); }); t.appendChild(head);
-  for (const k of keys) {
-    const va = JSON.stringify(a[k]), vb = JSON.stringify(b[k]);
-    if (va === vb) continue;
-    n += 1; const tr = document.createElement('tr'); cell(tr, k); cell(tr, fmt(a[k])); cell(tr, fmt(b[k])); t.appendChild(tr);
-  }
-  cap.textContent = title + ': ' + (n ? n + ' difference(s)' : 'identical');
-  return t;
-}
-function showDiff() {
-  const a = versions[selA.value], b = versions[selB.value], out = document.getElementById('diff');
-  out.replaceChildren();
-  if (!a || !b) return;
-  const f = v => v === undefined ? '(absent)' : (typeof v === 'string' ? v : JSON.stringify(v));
-  out.appendChild(table('Parameters', a.parameters, b.parameters, f));
-  out.appendChild(table('Inputs (SHA-256)', a.inputs, b.inputs, f));
-  out.appendChild(table('Estimates (window-average change in log rank)', a.estimates, b.estimates, f));
-}
-selA.addEventListener('change', showDiff); selB.addEventListener('change', showDiff); showDiff();
-"""
-
-
-def index_answer(answer: dict | None) -> str:
-    """The answer of the newest complete version, opening the index: ``answer`` holds
-    ``version``, ``href`` (its page), ``paragraphs`` ([app, text] pairs), ``notes`` and ``figure``
-    (the decomposition SVG, relative to the index)."""
-    if not answer:
-        return "<section id='answer'><h2>The answer</h2><p>No complete version has an answer yet.</p></section>"
-    img = (f"<p><img src='{html.escape(answer['figure'])}' alt='Decomposition of the answer per app and country' "
-           "style='max-width:100%'></p>" if answer.get("figure") else "")
-    cov = answer.get("coverage")
-    table = frame_html(pl.DataFrame(cov), "Truth coverage of the answer's intervals (non-zero truths)") if cov else ""
-    head = answer.get("headline_html") or ""  # abstract + headline table (built from escaped strings)
-    return (f"<section id='answer'><h2>The answer</h2>{head}<p>From the newest complete version, "
-            f"<a href='{html.escape(answer['href'])}'>{html.escape(answer['version'])}</a>.</p>"
-            + ("<details><summary>Details: the per-app paragraphs and figure</summary>" if head else "")
-            + paragraphs_html(answer.get("paragraphs") or [], answer.get("notes") or []) + img + table
-            + ("</details>" if head else "") + "</section>")
-
-
-def index_page(versions: list[dict], answer: dict | None = None) -> str:
-    """The answer of the newest complete version (:func:`index_answer`), then all versions,
-    newest first, and a comparison of any two (parameters, inputs, estimates)."""
-    data = script_json(versions, sort_keys=True)
-    body = (
-        "<h1>Exodus report versions</h1>" + index_answer(answer)
-        + "<h2>Versions</h2><p>Every run of <code>exodus run</code> is kept; a version is never "
-        "overwritten. Failed runs are listed as failed. Integrity: every file of a version is checked against the "
-        "SHA-256 its manifest records (<code>exodus verify</code>); a version whose manifest cannot be read is "
-        "listed as broken.</p>"
-        + "<div id='versions'>"
-        + rows_table(versions, ["version", "study", "created_utc", "commit", "status", "integrity", "headline"],
-                     "Versions, newest first", links={"version": "href"}) + "</div>"
-        + "<h2>Compare two versions</h2><p>A: <select id='diff-a'></select> B: <select id='diff-b'></select></p>"
-        "<div id='diff'></div>"
-        f"<script type='application/json' id='versions-data'>{data}</script><script>{_DIFF_JS}</script>"
-    )
-    return page("Exodus report versions", body)
