@@ -135,10 +135,12 @@ def test_a_2000_series_panel_produces_a_verified_report_with_capped_figures(tmp_
                      root=tmp_path / "reports")
     assert out.status == "complete", out.message
     assert verify_version(out.path).ok
-    subtitles = {p.name: _subtitle(json.loads(p.read_text())) for p in (out.path / "figures").glob("*.vl.json")}
+    from analysis.report.run.storage import read_spec
+
+    subtitles = {p.name.removesuffix(".gz"): _subtitle(read_spec(p)) for p in (out.path / "figures").glob("*.vl.json.gz")}
     assert "Showing 30 of 1,000 apps (the largest |window average|); every one is in the tables." in \
         subtitles["03_summary-decomposition.vl.json"]
     assert any(s.startswith("Showing 40 of 2,000 series") for s in subtitles["04_robustness-placebo-in-time.vl.json"])
-    assert len(list((out.path / "figures").glob("02_its-its-*.vl.json"))) == scale.MAX_ITS
+    assert len(list((out.path / "figures").glob("02_its-its-*.vl.json.gz"))) == scale.MAX_ITS
     answer = pl.read_csv(out.path / "tables" / "03_summary-answer.csv")
     assert answer.filter(pl.col("estimand") == "window_average").height == 2 * N_APPS  # the tables are never cut

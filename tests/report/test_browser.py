@@ -134,7 +134,7 @@ def test_html_in_data_is_shown_as_text_not_executed(browser, tmp_path, shared_da
 _ITEMS_JS = """([title, marktype]) => {
   const out = [];
   for (const node of document.querySelectorAll('div.exodus-chart')) {
-    const spec = JSON.parse(node.querySelector('script.exodus-spec').textContent);
+    const spec = node.exodusSpec || {};  // the loader keeps the spec it unpacked
     const t = typeof spec.title === 'string' ? spec.title : (spec.title || {}).text || '';
     if (!String(t).includes(title) || !node.exodusView) continue;
     const view = node.exodusView;
@@ -226,7 +226,7 @@ def test_pages_open_with_the_headline_and_never_scroll_sideways_at_1280px(browse
 _RULES_JS = """(title) => {
   const out = [];
   for (const node of document.querySelectorAll('div.exodus-chart')) {
-    const spec = JSON.parse(node.querySelector('script.exodus-spec').textContent);
+    const spec = node.exodusSpec || {};  // the loader keeps the spec it unpacked
     const t = typeof spec.title === 'string' ? spec.title : (spec.title || {}).text || '';
     if (!String(t).includes(title) || !node.exodusView) continue;
     const view = node.exodusView, scale = view.scale('x');

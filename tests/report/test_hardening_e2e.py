@@ -82,14 +82,14 @@ def test_hostile_app_names_write_only_inside_their_version(hostile, root):
     out, before = hostile
     assert out.status == "complete", out.message
     new = files_under(root) - before
-    store = root / "reports" / "custom" / ".inputs"  # inputs stored once, named by SHA-256 only
-    assert all(re.fullmatch(r"[0-9a-f]{64}", p.name) for p in new if p.is_relative_to(store))
+    store = root / "reports" / "custom" / ".inputs"  # inputs stored once, gzipped, named by SHA-256 only
+    assert all(re.fullmatch(r"[0-9a-f]{64}\.gz", p.name) for p in new if p.is_relative_to(store))
     allowed = (out.path, root / "reports" / "custom" / ".locks", store)
     stray = [p for p in new if not any(p.is_relative_to(a) for a in allowed)
              and p.name not in ("index.html", ".index.lock", "panel.parquet")]
     assert stray == [] and (root / "outside").exists() is False
     assert (root / "reports" / "custom" / "victim" / "figures" / "02_its-its-signal.svg").read_text() == "<svg>published</svg>"
-    figures = sorted(p.name for p in (out.path / "figures").glob("02_its-its-*.vl.json"))
+    figures = sorted(p.name for p in (out.path / "figures").glob("02_its-its-*.vl.json.gz"))
     print(figures)
     assert len(figures) == len(HOSTILE) + 1 and all(".." not in f and "<" not in f for f in figures)
     assert verify_version(out.path).ok
@@ -118,7 +118,9 @@ def test_every_chart_draws_with_hostile_names_and_nan_data(browser, hostile, nan
         assert n >= 5 and states == ["true"] * n and problems == [] and xss is None, (states, problems)
         if report == out.path:
             assert "<!--<script>" in text and "</script><b>x</b>" in text and "Files" in text
-    spec = json.loads((nan_run.path / "figures" / "04_robustness-coverage-truth.vl.json").read_text())
+    from analysis.report.run.storage import read_spec
+
+    spec = read_spec(nan_run.path / "figures" / "04_robustness-coverage-truth.vl.json")  # finds the .gz
     assert spec["usermeta"]["exodus_nonfinite"]
 
 

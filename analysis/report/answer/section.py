@@ -12,7 +12,6 @@ headline of the versions index.  Every string from data is HTML-escaped.
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from analysis.report.answer.table import (
     read_answer,
     truth_coverage,
 )
+from analysis.report.run.storage import read_spec
 
 
 @dataclass(frozen=True)
@@ -110,22 +110,22 @@ def load_answer_section(version_dir: str | Path, apps: Sequence[str] | None = No
         schema={"note": pl.String, "text": pl.String})
     found = notes.filter(pl.col("note") == "outcome")["text"].to_list()
     outcome = O.check_outcome(found[0]) if found else "rank"
-    spec_path = _one(d, "figures/*-decomposition.vl.json")
+    spec_path = _one(d, "figures/*-decomposition.vl.json*")
     svg = _one(d, "figures/*-decomposition.svg")
     from analysis.report.answer.headline import find_table
 
-    forest = _one(d, "figures/*-forest.vl.json")
+    forest = _one(d, "figures/*-forest.vl.json*")
     forest_svg = _one(d, "figures/*-forest.svg")
     return AnswerSection(
         paragraphs=answer_paragraphs(answer, apps, events, outcome),
         answer=answer,
         coverage=pl.read_csv(cov_path) if cov_path else None,
         notes=notes.filter(pl.col("note") != "outcome")["text"].to_list(),
-        figure_spec=json.loads(spec_path.read_text()) if spec_path else None,
+        figure_spec=read_spec(spec_path) if spec_path else None,
         figure_svg=str(svg.relative_to(d)) if svg else None,
         outcome=outcome,
         attribution=find_table(d),
-        forest_spec=json.loads(forest.read_text()) if forest else None,
+        forest_spec=read_spec(forest) if forest else None,
         forest_svg=str(forest_svg.relative_to(d)) if forest_svg else None,
     )
 

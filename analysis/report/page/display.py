@@ -1,7 +1,7 @@
 """Offline chart rendering for executed reports.
 
 Inside ``exodus run`` (environment variable ``EXODUS_RUN=1``) altair charts are rendered as
-a placeholder ``<div>`` holding the Vega-Lite spec as JSON.  The report page inlines the Vega
+a placeholder ``<div>`` holding the Vega-Lite spec as gzipped JSON in base64 (:func:`pack_spec`).  The report page inlines the Vega
 libraries *once* (see :func:`vega_bundle`) and a single script draws every placeholder, so the
 HTML works with no network and does not repeat a megabyte of JavaScript per chart.
 Interactive use (JupyterLab) keeps altair's default renderer.
@@ -16,23 +16,29 @@ import altair as alt
 
 from analysis.config import in_report_run
 from analysis.figures.common import VL_VERSION
+from analysis.report.page.vega_pin import pack_spec
 
 RENDERER = "exodus_offline"
 
 # Draws each placeholder with vega-embed; failures are shown in the page and the console.
 _SNIPPET = """
 window.vegaEmbed = vegaEmbed;
+async function exodusSpec(node) {
+  const packed = node.querySelector('script.exodus-spec-gz');
+  if (!packed) return JSON.parse(node.querySelector('script.exodus-spec').textContent);
+  const bytes = Uint8Array.from(atob(packed.textContent.trim()), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return JSON.parse(await new Response(stream).text());
+}
 function exodusRenderAll() {
   const nodes = document.querySelectorAll('div.exodus-chart');
   const jobs = [];
   for (const node of nodes) {
     const target = node.querySelector('div.exodus-target');
-    let spec;
-    try { spec = JSON.parse(node.querySelector('script.exodus-spec').textContent); }
-    catch (err) { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); continue; }
-    jobs.push(vegaEmbed(target, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})
+    const fail = (err) => { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); };
+    jobs.push(exodusSpec(node).then((s) => { node.exodusSpec = s; return vegaEmbed(target, s, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}}); })
       .then((result) => { node.exodusView = result.view; node.dataset.rendered = 'true'; })
-      .catch((err) => { node.dataset.rendered = 'error'; target.textContent = 'Chart failed: ' + err; console.error(err); }));
+      .catch(fail));
   }
   Promise.all(jobs).then(() => { document.body.dataset.chartsRendered = String(nodes.length); });
 }
@@ -42,14 +48,15 @@ exodusRenderAll();
 
 def spec_html(spec: dict) -> str:
     """Placeholder for one chart: strict JSON (NaN -> null, noted) with ``<``, ``>``, ``&``,
-    U+2028 and U+2029 escaped, so data can neither close nor comment out the script element."""
+    U+2028 and U+2029 escaped, packed with :func:`pack_spec` (base64 cannot close or comment out
+    the script element either)."""
     from analysis.figures.safejson import script_json, strict_spec
 
     text = script_json(strict_spec(spec), sort_keys=True, separators=(",", ":"))
     chart_id = "chart-" + hashlib.sha256(text.encode()).hexdigest()[:12]
     return (
         f'<div class="exodus-chart" id="{chart_id}"><div class="exodus-target"></div>'
-        f'<script type="application/json" class="exodus-spec">{text}</script></div>'
+        f'<script type="application/gzip" class="exodus-spec-gz">{pack_spec(text)}</script></div>'
     )
 
 

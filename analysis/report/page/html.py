@@ -174,7 +174,7 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
     parts.append("</section><section id='provenance'><h2>Provenance</h2>")
     extra = sorted({k for src in m["sources"] for k in src} - {"name", "licence", "url", "detail"})
     parts.append(rows_table(m["sources"], ["name", "licence", "url", "detail", *extra], "Data sources"))
-    parts.append(rows_table(m["inputs"], ["name", "bytes", "sha256"], "Input files (exact copies in inputs/)"))
+    parts.append(rows_table(m["inputs"], ["name", "bytes", "sha256"], "Input files (exact copies, gzipped, in inputs/<name>.gz; sha256 of the raw bytes)"))
     g, env = m["git"], m["environment"]
     parts.append(kv_table({"git commit": g.get("commit"), "uncommitted changes": g.get("dirty"),
                            "code fingerprint (SHA-256 of analysis/ and notebooks/)": m["code_fingerprint"],
@@ -184,7 +184,7 @@ def report_page(m: dict, sections: list[tuple[str, str]], files: dict[str, list[
     for name, body in sections:
         parts.append(f"<section id='nb-{_esc(name)}' class='notebook'>{body}</section>")
     links = lambda kind: ", ".join(f"<a href='{kind}/{_esc(f)}'>{_esc(f)}</a>" for f in files.get(kind, []))  # noqa: E731
-    parts.append(f"<section id='files'><h2>Files</h2><p>Figures (Vega-Lite JSON, SVG, PNG): {links('figures')}</p>"
+    parts.append(f"<section id='files'><h2>Files</h2><p>Figures (SVG; Vega-Lite JSON, gzipped): {links('figures')}</p>"
                  f"<p>Tables (CSV): {links('tables')}</p><p>Executed notebooks: "
                  + ", ".join(f"<a href='notebooks/{_esc(n)}.ipynb.gz'>{_esc(n)}.ipynb.gz</a>" for n, _ in sections)
                  + ". Manifest: <a href='manifest.json'>manifest.json</a>.</p></section>")

@@ -1,7 +1,8 @@
 """Saving a notebook's figures and tables into its report version.
 
-Notebooks call :class:`Outputs`; each figure is displayed and written as Vega-Lite JSON, SVG
-and PNG, each table displayed (escaped HTML) and written as CSV.  Outside a report run
+Notebooks call :class:`Outputs`; each figure is displayed and written as Vega-Lite JSON (gzipped
+when the run finishes, :mod:`analysis.report.run.storage`) and a static SVG (:func:`static_svg`),
+each table displayed (escaped HTML) and written as CSV.  Outside a report run
 (``output_dir`` is None) nothing is written, so the same notebook works in JupyterLab.
 """
 
@@ -37,6 +38,34 @@ def svg_safe(value: object) -> object:
     return value
 
 
+# Geometry attributes of Vega's SVG: their numbers are pixel positions, printed with up to 17
+# digits; 2 decimals (1/100 px) draw the same picture.  Text (labels, titles) is left as it is.
+_GEOMETRY = re.compile(r'( (?:d|transform|x|y|x1|y1|x2|y2|width|height|points)=")([^"]*)(")')
+_LONG_NUMBER = re.compile(r"-?\d+\.\d{3,}(?:e-?\d+)?")
+
+
+def _round_number(match: re.Match) -> str:
+    text = f"{float(match.group(0)):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def round_geometry(svg: str) -> str:
+    """``svg`` with every number of a geometry attribute rounded to 2 decimals."""
+    return _GEOMETRY.sub(lambda m: m.group(1) + _LONG_NUMBER.sub(_round_number, m.group(2)) + m.group(3), svg)
+
+
+def static_svg(spec: dict) -> str:
+    """The SVG file of a figure: drawn from ``spec`` (XML-safe, :func:`svg_safe`) without Vega's
+    per-mark ARIA labels (each repeats the mark's tooltip, most of the file; the report page draws
+    the interactive chart with its tooltips and labels from the same spec), geometry rounded to
+    1/100 px (:func:`round_geometry`)."""
+    import vl_convert as vlc
+
+    spec = svg_safe(spec)
+    spec = {**spec, "config": {**(spec.get("config") or {}), "aria": False}}
+    return round_geometry(vlc.vegalite_to_svg(spec, vl_version=VL_VERSION))
+
+
 def write_figure(chart: alt.TopLevelMixin | dict, stem: Path, png: bool = True) -> list[Path]:
     """Write ``stem.vl.json``, ``stem.svg`` (and ``stem.png``) of a chart or its Vega-Lite spec;
     return the paths."""
@@ -46,7 +75,7 @@ def write_figure(chart: alt.TopLevelMixin | dict, stem: Path, png: bool = True) 
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_name(stem.name + ".vl.json"), stem.with_name(stem.name + ".svg")]
     out[0].write_text(json.dumps(spec, sort_keys=True, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    svg = vlc.vegalite_to_svg(svg_safe(spec), vl_version=VL_VERSION)
+    svg = static_svg(spec)
     out[1].write_text(svg, encoding="utf-8")
     if png:  # rasterise the SVG just drawn: the same bytes as vegalite_to_png, without a second Vega run
         out.append(stem.with_name(stem.name + ".png"))

@@ -178,7 +178,7 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
     data = checked.data
     build.mkdir()
     (build / "inputs").mkdir()
-    for name, blob in data.inputs.items():  # hard links to reports/<study>/.inputs/<sha256>: stored once
+    for name, blob in data.inputs.items():  # inputs/<name>.gz: hard links to .inputs/<sha256>.gz, stored once
         storage.write_input(build / "inputs", name, blob, study_dir / storage.STORE)
     results, failure, notes = _execute(data, checked.params, build, cell_timeout)
     for why in notes:
@@ -208,6 +208,7 @@ def _build(build: Path, study_dir: Path, checked: Preflight, values: dict, input
         manifest["study_notes"] = data.notes
     if failure:
         manifest["failure"] = failure
+    storage.compress_files(build / "figures", "*.vl.json")  # the page inlines them; kept as .vl.json.gz
     section = None
     try:
         section = load_answer_section(build, values.get("apps"))

@@ -7,7 +7,9 @@ into the version after it was published).  A manifest that cannot be parsed make
 ``broken``.  The manifest's own fields are covered by its seal (:mod:`analysis.report.run.seal`):
 a changed, added or removed field is reported by name, and so is a ``version_hash`` that is not
 the hash of the manifest's parameters, inputs and code.  Tampering that rewrites a field and its
-seal consistently is not detectable here (no secret key).  Every HTML page must be able to
+seal consistently is not detectable here (no secret key).  Each input is stored gzipped
+(``inputs/<name>.gz``): besides the file's own SHA-256, its decompressed bytes must have the raw
+SHA-256 the manifest records for the input (:func:`analysis.report.run.storage.input_problems`).  Every HTML page must be able to
 draw its charts: one inlined Vega bundle with the pinned SHA-256 and a parseable Vega-Lite spec
 per chart (:func:`analysis.report.page.vega_pin.page_problems`).
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 from analysis.errors import InputError
 from analysis.report.page.vega_pin import page_problems
 from analysis.report.run.seal import seal_problems
+from analysis.report.run.storage import input_problems
 
 VERIFIED, TAMPERED, BROKEN = "verified", "tampered", "broken"
 
@@ -127,6 +130,8 @@ def verify_version(directory: Path) -> VersionCheck:
             continue
         listed[rel] = str(item.get("sha256"))
     problems += _file_problems(directory, listed)
+    if "inputs" in m:  # a run's manifest: each stored input (gzipped) must hold the raw bytes its sha256 names
+        problems += input_problems(directory, m["inputs"])
     version = str(m.get("version") or directory.name)
     return VersionCheck(directory, version, TAMPERED if problems else VERIFIED, len(listed), problems)
 

@@ -57,3 +57,26 @@ def test_export_pngs_rasterises_a_versions_svgs_elsewhere(tmp_path):
     out = export_pngs(version, tmp_path / "png")
     assert [p.name for p in out] == ["f.png"] and out[0].read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in (version / "figures").iterdir()) == ["f.svg", "f.vl.json"]
+
+
+def test_the_svg_file_keeps_the_picture_without_per_mark_labels_and_with_rounded_geometry(tmp_path):
+    """The static SVG drops Vega's per-mark ARIA labels (each repeats its tooltip) and rounds pixel
+    positions to 1/100 px: the same size, a fraction of the bytes."""
+    import re
+
+    import vl_convert as vlc
+
+    from analysis.figures.common import VL_VERSION
+    from analysis.report.page.outputs import round_geometry, static_svg
+
+    values = [{"x": i / 7, "y": (i * 37 % 101) / 3, "sentence": f"In the US, app {i} climbed " + "far " * 20} for i in range(300)]
+    spec = {"mark": "point", "data": {"values": values}, "width": 600,
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
+                         "tooltip": [{"field": "sentence"}]}}
+    full, small = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), static_svg(spec)
+    width = lambda s: re.search(r'<svg[^>]*\swidth="([\d.]+)"', s).group(1)  # noqa: E731
+    assert width(small) == width(full) and small.count("<path") == full.count("<path")
+    assert "climbed" in full and "climbed" not in small and len(small) < len(full) / 2
+    assert not re.search(r'(?:d|transform)="[^"]*\d\.\d{3}', small)
+    assert round_geometry('<path d="M98.64876986833133,61h2.5v-0.0001Z"/><text>0.61623</text>') == \
+        '<path d="M98.65,61h2.5v0Z"/><text>0.61623</text>'

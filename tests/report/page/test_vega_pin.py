@@ -126,3 +126,34 @@ def test_the_pin_is_the_sha256_of_a_fresh_vl_convert_build():
 
     built = vlc.javascript_bundle(display._SNIPPET, vl_version=display.VL_VERSION)
     assert vega_pin.sha256_text(built) == vega_pin.pinned_sha(vlc.__version__, display.VL_VERSION)
+
+
+def _packed_page(bundle: str, packed: list[str]) -> str:
+    charts = "".join(f'<div class="exodus-chart" id="c{i}"><div class="exodus-target"></div>'
+                     f'<script type="application/gzip" class="exodus-spec-gz">{p}</script></div>' for i, p in enumerate(packed))
+    return f"<!DOCTYPE html><html><head></head><body><main>{charts}</main><script type='module'>{bundle}</script></body></html>"
+
+
+def test_packed_specs_are_unpacked_and_checked_like_plain_ones(pinned):
+    from analysis.report.page.display import spec_html
+
+    big = {"$schema": "https://vega.github.io/schema/vega-lite/v6.4.json", "mark": "line",
+           "data": {"values": [{"app_name": "Telegram", "country": "us", "date": f"2021-01-{d % 28 + 1:02d}", "rank": d}
+                               for d in range(2000)]}}
+    chart = spec_html(big)
+    packed = chart.split('class="exodus-spec-gz">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(vega_pin.unpack_spec(packed))["data"] == big["data"]
+    assert len(chart) < len(json.dumps(big, separators=(",", ":"))) / 10  # the page stores a tenth of the JSON
+    assert vega_pin.page_problems(_packed_page(pinned, [packed, vega_pin.pack_spec(SPEC)]), "index.html") == []
+    broken = vega_pin.page_problems(_packed_page(pinned, [packed[: len(packed) // 2]]), "index.html")
+    assert any("chart 1 of 1: its packed spec cannot be unpacked" in p for p in broken), broken
+    plain = vega_pin.page_problems(_packed_page(pinned, [vega_pin.pack_spec(json.dumps({"mark": "point"}))]), "x.html")
+    assert any("not a Vega-Lite spec" in p for p in plain), plain
+
+
+def test_a_page_published_with_a_retired_bundle_still_verifies(monkeypatch):
+    monkeypatch.setattr(vega_pin, "PINNED", {"0.0.0|6.4": "0" * 64})
+    monkeypatch.setattr(vega_pin, "RETIRED", frozenset({vega_pin.sha256_text(BUNDLE)}))
+    assert vega_pin.page_problems(_page(BUNDLE, [SPEC]), "index.html") == []
+    with pytest.raises(vega_pin.BundleMismatch):
+        vega_pin.check_built(BUNDLE, vega_pin.pinned_sha("0.0.0", "6.4"), "0.0.0")  # never inlined again

@@ -12,7 +12,7 @@ import pytest
 
 from analysis import cli
 from analysis.report.run import kernel, runner
-from analysis.report.run.storage import read_notebook
+from analysis.report.run.storage import read_input, read_notebook, read_spec
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +57,13 @@ def test_run_writes_a_complete_version(first_run, reports):
         assert (v / name).is_file(), name
     for nb in kernel.NOTEBOOK_ORDER:
         assert (v / "notebooks" / f"{nb}.gz").is_file() and not (v / "notebooks" / nb).exists()
-    figures = sorted((v / "figures").glob("*.vl.json"))
-    assert len(figures) >= 5
+    figures = sorted((v / "figures").glob("*.vl.json.gz"))  # specs stored gzipped (storage.compress_files)
+    assert len(figures) >= 5 and not list((v / "figures").glob("*.vl.json"))
     for f in figures:
-        stem = f.name.removesuffix(".vl.json")
+        stem = f.name.removesuffix(".vl.json.gz")
         assert (v / "figures" / f"{stem}.svg").stat().st_size > 1000
         assert not (v / "figures" / f"{stem}.png").exists()  # PNGs on request only (export_pngs)
-        assert json.loads(f.read_text())["title"]["text"].startswith("SYNTHETIC DEMO DATA")
+        assert read_spec(f)["title"]["text"].startswith("SYNTHETIC DEMO DATA")
     assert (v / "tables" / "02_its-effects.csv").is_file()
 
 
@@ -79,7 +79,8 @@ def test_manifest_records_provenance(first_run):
     assert {"demo_panel.csv", "events_jan2021.csv"} <= names
     for i in m["inputs"]:
         assert len(i["sha256"]) == 64
-        assert runner.sha256((first_run.path / "inputs" / i["name"]).read_bytes()) == i["sha256"]
+        assert (first_run.path / "inputs" / f"{i['name']}.gz").is_file()  # stored gzipped, hashed raw
+        assert runner.sha256(read_input(first_run.path, i["name"])) == i["sha256"]
     assert [n["status"] for n in m["notebooks"]] == ["complete"] * len(kernel.NOTEBOOK_ORDER)
 
 
@@ -112,8 +113,8 @@ def test_every_chart_has_a_title_and_a_text_description(first_run):
     n_charts = len(re.findall(r"class=[\"']exodus-chart[\"']", text))
     assert n_charts >= 5
     assert len(re.findall(r"class=[\"']exodus-figdesc[\"']", text)) == n_charts
-    for spec in (first_run.path / "figures").glob("*.vl.json"):
-        assert json.loads(spec.read_text())["title"]["text"]
+    for spec in (first_run.path / "figures").glob("*.vl.json.gz"):
+        assert read_spec(spec)["title"]["text"]
 
 
 @pytest.mark.slow
@@ -121,7 +122,8 @@ def test_rerun_reproduces_tables_and_figure_specs_byte_for_byte(first_run, repor
     again = runner.run("demo", {}, root=reports, force=True)
     try:
         assert again.status == "complete" and again.path != first_run.path
-        for kind, pattern in (("tables", "*.csv"), ("figures", "*.vl.json"), ("figures", "*.svg"), ("notebooks", "*.ipynb.gz")):
+        for kind, pattern in (("tables", "*.csv"), ("figures", "*.vl.json.gz"), ("figures", "*.svg"), ("notebooks", "*.ipynb.gz"),
+                              ("inputs", "*.gz")):
             old = sorted((first_run.path / kind).glob(pattern))
             assert old
             for f in old:
@@ -251,9 +253,32 @@ def test_every_figure_fits_in_1280_px_and_the_version_shares_its_inputs(first_ru
     for png in pngs:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">I", png.read_bytes()[16:20])[0] <= MAX_WIDTH, png.name  # IHDR width
-    for f in (v / "inputs").iterdir():
-        blob = reports / "demo" / ".inputs" / runner.sha256(f.read_bytes())
-        assert blob.stat().st_ino == f.stat().st_ino, f.name
+    for f in (v / "inputs").iterdir():  # inputs/<name>.gz -> .inputs/<sha256 of the raw bytes>.gz
+        blob = reports / "demo" / ".inputs" / f"{runner.sha256(read_input(v, f.name.removesuffix('.gz')))}.gz"
+        assert f.name.endswith(".gz") and blob.stat().st_ino == f.stat().st_ino, f.name
+
+
+@pytest.mark.slow
+def test_a_demo_version_takes_at_most_8_mb_and_every_figure_fits_in_1280_px(first_run):
+    """Issue 21, item 8: one demo version, counted honestly (every regular file, hard-linked inputs
+    included, each inode once), at most 8,000,000 bytes; every SVG at most 1,280 px wide; the page
+    holds every chart once, packed, with the Vega bundle once."""
+    from analysis.figures.decomposition import MAX_WIDTH
+
+    v, seen, total = first_run.path, set(), 0
+    for f in v.rglob("*"):
+        st = f.lstat()
+        if f.is_file() and not f.is_symlink() and (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    print(f"version {v.name}: {total:,} bytes in {len(seen)} files")
+    assert total <= 8_000_000
+    widths = {svg.name: float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg.read_text()).group(1))
+              for svg in (v / "figures").glob("*.svg")}
+    assert len(widths) >= 5 and max(widths.values()) <= MAX_WIDTH == 1280, widths
+    page = (v / "index.html").read_text()
+    assert page.count('class="exodus-spec-gz"') == page.count('class="exodus-chart"') >= len(widths)
+    assert 'class="exodus-spec"' not in page
 
 
 @pytest.mark.slow
