@@ -149,10 +149,10 @@ def test_arbitrary_unicode_app_names_run_end_to_end_inside_their_version(name, t
     reports = tmp / "reports"
     out = hostile_run([name], tmp, reports)
     assert out.status == "complete", (name, out.message)
-    store = reports / "custom" / ".inputs"  # inputs stored once, named by SHA-256 only
+    store = reports / "custom" / ".inputs"  # inputs stored once, gzipped, named by SHA-256 only
     stray = [p for p in files_under(tmp) if not p.is_relative_to(out.path)
              and p.parent not in (reports, reports / "custom" / ".locks")
-             and not (p.parent == store and re.fullmatch(r"[0-9a-f]{64}", p.name)) and p.name != "panel.parquet"]
+             and not (p.parent == store and re.fullmatch(r"[0-9a-f]{64}\.gz", p.name)) and p.name != "panel.parquet"]
     assert stray == [], (name, stray)
     assert verify_version(out.path).ok
 
