@@ -168,8 +168,4 @@ def read_notebook(path: Path):
     """An executed notebook of a version, stored plain (``.ipynb``) or compressed (``.ipynb.gz``)."""
     import nbformat
 
-    path = stored_path(path)
-    if path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return nbformat.read(fh, as_version=4)
-    return nbformat.read(path, as_version=4)
+    return nbformat.reads(read_stored(path).decode("utf-8"), as_version=4)
